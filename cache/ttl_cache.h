@@ -1,0 +1,71 @@
+// A bounded in-memory map whose entries expire: listings and query results.
+//
+// LRU by entry count (Boost.MultiIndex: hashed by key + sequenced by recency). get() returns
+// fresh entries only; get_stale() also returns expired ones (for stale-if-error). Thread-safe.
+#pragma once
+
+#include <boost/multi_index/hashed_index.hpp>
+#include <boost/multi_index/member.hpp>
+#include <boost/multi_index/sequenced_index.hpp>
+#include <boost/multi_index_container.hpp>
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace hfs::cache {
+
+template <class Value, class Clock = std::chrono::steady_clock>
+class TtlCache {
+ public:
+  explicit TtlCache(std::size_t max_entries) : max_entries_(max_entries) {}
+
+  std::optional<Value> get(const std::string& key) { return lookup(key, false); }
+  std::optional<Value> get_stale(const std::string& key) { return lookup(key, true); }
+
+  void put(const std::string& key, Value value, typename Clock::duration ttl) {
+    std::lock_guard lock(mutex_);
+    auto& by_key = entries_.template get<1>();
+    if (auto it = by_key.find(key); it != by_key.end()) by_key.erase(it);
+    entries_.push_front(Entry{key, std::move(value), Clock::now() + ttl});
+    while (entries_.size() > max_entries_) entries_.pop_back();
+  }
+
+  void erase(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    entries_.template get<1>().erase(key);
+  }
+
+  std::size_t size() const {
+    std::lock_guard lock(mutex_);
+    return entries_.size();
+  }
+
+ private:
+  struct Entry {
+    std::string key;
+    Value value;
+    typename Clock::time_point expires;
+  };
+  using Index = boost::multi_index_container<
+      Entry, boost::multi_index::indexed_by<
+                 boost::multi_index::sequenced<>,  // front = most recently used
+                 boost::multi_index::hashed_unique<boost::multi_index::member<Entry, std::string, &Entry::key>>>>;
+
+  std::optional<Value> lookup(const std::string& key, bool allow_stale) {
+    std::lock_guard lock(mutex_);
+    auto& by_key = entries_.template get<1>();
+    auto it = by_key.find(key);
+    if (it == by_key.end()) return std::nullopt;
+    if (!allow_stale && Clock::now() >= it->expires) return std::nullopt;
+    entries_.relocate(entries_.begin(), entries_.template project<0>(it));
+    return it->value;
+  }
+
+  const std::size_t max_entries_;
+  mutable std::mutex mutex_;
+  Index entries_;  // GUARDED_BY(mutex_)
+};
+
+}  // namespace hfs::cache

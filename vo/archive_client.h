@@ -1,0 +1,53 @@
+// The data archive (/FTP/ tree) behind one interface: directory listings, exact object
+// metadata and ranged reads. HttpArchiveClient reads Apache index pages and sends HEAD and
+// Range requests; later sources (SciServer's local /FTP/, the S3 mirror) implement the same
+// interface. Tests use the fake and failing clients in tests/support/.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vo/autoindex.h"
+#include "vo/http_transport.h"
+
+namespace hfs::vo {
+
+// What identifies one version of one object: reads are checked against it.
+struct ObjectInfo {
+  std::string url;
+  std::uint64_t size = 0;
+  std::int64_t mtime = 0;   // Last-Modified, seconds since the epoch (0 when unknown)
+  std::string etag;         // strong or weak ETag as sent, "" when none
+  // The validator the cache keys blocks by: the ETag, else Last-Modified, else the size.
+  std::string validator() const;
+};
+
+class ArchiveClient {
+ public:
+  virtual ~ArchiveClient() = default;
+
+  // Entries of a directory URL (ending in '/'). ENOENT when it does not exist.
+  virtual std::vector<IndexEntry> list(const std::string& dir_url) = 0;
+  // Exact size, mtime and validator of one object. ENOENT when it does not exist.
+  virtual ObjectInfo stat(const std::string& url) = 0;
+  // Stats many objects with at most max_parallel requests in flight; results in input order.
+  // An object that failed carries its error (the others still succeed).
+  struct StatResult {
+    std::optional<ObjectInfo> info;
+    int errnum = 0;
+    std::string message;
+  };
+  virtual std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) = 0;
+  // Exactly bytes [offset, offset+length) of the object version `expected` (length is clipped
+  // at its size). ESTALE when the server's validator no longer matches `expected`; EIO when the
+  // server sends anything but exactly those bytes (ignored Range, short body, wrong
+  // Content-Range).
+  virtual std::string read(const ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) = 0;
+};
+
+std::unique_ptr<ArchiveClient> make_http_archive_client(std::shared_ptr<HttpTransport> transport);
+
+}  // namespace hfs::vo

@@ -1,0 +1,21 @@
+// Logging to stderr, one line per event: "<level> <component>: <message>".
+//
+// The threshold is set once at start (main) before any thread runs; after that it is only read.
+#pragma once
+
+#include <string_view>
+
+namespace hfs::log {
+
+enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
+
+void set_threshold(Level level);
+bool enabled(Level level);
+void write(Level level, std::string_view component, std::string_view message);
+
+inline void debug(std::string_view component, std::string_view message) { write(Level::debug, component, message); }
+inline void info(std::string_view component, std::string_view message) { write(Level::info, component, message); }
+inline void warn(std::string_view component, std::string_view message) { write(Level::warn, component, message); }
+inline void error(std::string_view component, std::string_view message) { write(Level::error, component, message); }
+
+}  // namespace hfs::log

@@ -1,0 +1,42 @@
+// The VO services the filesystem walks, behind one interface: registry (RegTAP), name resolver
+// (Sesame), cone search and DataLink. HttpVoClient speaks them over HTTP; tests use the fake
+// and failing clients in tests/support/.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vo/cone_search.h"
+#include "vo/datalink.h"
+#include "vo/http_transport.h"
+#include "vo/regtap.h"
+#include "vo/sky.h"
+
+namespace hfs::vo {
+
+class VoClient {
+ public:
+  virtual ~VoClient() = default;
+
+  // Every table of the authority that has a cone search (one registry query).
+  virtual std::vector<TableService> cone_tables() = 0;
+  // One table by name; throws hfs::Error(ENOENT) when the registry does not know it or it
+  // has no cone search.
+  virtual TableService cone_table(const std::string& name) = 0;
+  // Object name -> position; throws hfs::Error(ENOENT) when the resolver has no position.
+  virtual SkyPosition resolve(const std::string& object_name) = 0;
+  virtual ConeResult cone_search(const TableService& table, const SkyPosition& center, double radius_deg) = 0;
+  // DataLink {links} of one result row; empty when the result declares no DataLink service.
+  virtual std::vector<DataLink> datalinks(const ConeResult& result, std::size_t row) = 0;
+};
+
+struct VoEndpoints {
+  std::string registry = "http://reg.g-vo.org/tap";                      // RegTAP TAP base
+  std::string resolver = "https://cds.unistra.fr/cgi-bin/nph-sesame/";  // Sesame base
+  std::string authority = "ivo://nasa.heasarc";
+};
+
+std::unique_ptr<VoClient> make_http_vo_client(std::shared_ptr<HttpTransport> transport, VoEndpoints endpoints);
+
+}  // namespace hfs::vo

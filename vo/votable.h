@@ -1,0 +1,92 @@
+// VOTable documents (IVOA VOTable 1.1-1.4): TABLEDATA, BINARY and BINARY2 serializations.
+//
+// Cells are kept as text in the TABLEDATA form whatever the serialization, so a BINARY double
+// 182.63573325 reads "182.63573325" (shortest round-trip form); a null cell is std::nullopt.
+// Arrays of numbers are space-separated, as in TABLEDATA.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace hfs::vo {
+
+struct VoInfo {
+  std::string name;
+  std::string value;
+  std::string text;  // element content
+};
+
+struct VoField {
+  std::string name;
+  std::string id;
+  std::string datatype;   // char, unicodeChar, boolean, unsignedByte, short, int, long, float, double, ...
+  std::string arraysize;  // "" for a scalar, "*", "10", "10*", ...
+  std::string unit;
+  std::string ucd;
+  std::string utype;
+  std::string xtype;
+  std::string description;
+
+  // True for the numeric scalar datatypes (short..double, unsignedByte), false for char & co.
+  bool is_numeric() const;
+};
+
+struct VoParam {
+  std::string name;
+  std::string id;
+  std::string ref;  // for PARAMref-like use in adhoc:service inputParams
+  std::string datatype;
+  std::string arraysize;
+  std::string value;
+};
+
+struct VoGroup {
+  std::string name;
+  std::vector<VoParam> params;
+};
+
+using VoCell = std::optional<std::string>;
+using VoRow = std::vector<VoCell>;
+
+struct VoTableData {
+  std::string name;
+  std::vector<VoField> fields;
+  std::vector<VoRow> rows;
+
+  // Index of the field of that name (case-insensitive), if any.
+  std::optional<std::size_t> field_index(std::string_view name) const;
+  // Index of the field with that ID attribute (exact), if any.
+  std::optional<std::size_t> field_index_by_id(std::string_view id) const;
+};
+
+struct VoResource {
+  std::string type;   // "results", "meta", ...
+  std::string utype;  // "adhoc:service", ...
+  std::string id;
+  std::string name;
+  std::vector<VoInfo> infos;
+  std::vector<VoParam> params;
+  std::vector<VoGroup> groups;
+  std::vector<VoTableData> tables;
+};
+
+struct VoDocument {
+  std::string version;
+  std::vector<VoInfo> infos;          // INFOs directly under VOTABLE
+  std::vector<VoResource> resources;  // in document order, nested resources flattened after their parent
+
+  // QUERY_STATUS from the results resource (or the document), "" when absent.
+  std::string query_status() const;
+  // The QUERY_STATUS INFO's text (the service's error message), "" when absent.
+  std::string query_status_message() const;
+  // The first TABLE of the first resource of type "results" (or the first table at all).
+  const VoTableData* results_table() const;
+};
+
+// Parses a whole document. Throws hfs::Error(EPROTO) with a message naming what was wrong
+// (not XML, no VOTABLE root, a BINARY stream shorter than its fields, bad base64, ...).
+VoDocument parse_votable(std::string_view xml);
+
+}  // namespace hfs::vo
