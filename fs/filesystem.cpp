@@ -1,0 +1,332 @@
+#include "fs/filesystem.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "vo/error.h"
+#include "vo/log.h"
+
+namespace hfs::fs {
+
+struct Filesystem::OpenFile {
+  std::shared_ptr<const Node> node;
+  std::string content;              // results_csv: the text, made at open
+  cache::RemoteObject object;       // archive_file
+  std::mutex mutex;                 // guards readahead; reads themselves run unlocked
+  cache::ReadaheadWindow readahead;  // GUARDED_BY(mutex)
+
+  explicit OpenFile(std::uint64_t readahead_max) : readahead(readahead_max) {}
+};
+
+Filesystem::Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::BlockFetcher& fetcher)
+    : config_(config), remote_(std::move(remote)), fetcher_(fetcher), mount_time_(std::time(nullptr)) {
+  auto root = std::make_shared<Node>();
+  root->ino = kRootInode;
+  root->parent = kRootInode;
+  root->kind = NodeKind::root;
+  nodes_.emplace(kRootInode, std::move(root));
+}
+
+std::shared_ptr<const Node> Filesystem::node(std::uint64_t ino) const {
+  std::lock_guard lock(nodes_mutex_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end()) throw Error(ESTALE, "inode " + std::to_string(ino) + " is not known");
+  return it->second;
+}
+
+std::shared_ptr<const Node> Filesystem::intern(std::uint64_t parent, const std::string& name, Node child) {
+  std::lock_guard lock(nodes_mutex_);
+  child.parent = parent;
+  child.name = name;
+  auto key = std::make_pair(parent, name);
+  if (auto it = names_.find(key); it != names_.end()) {
+    child.ino = it->second;
+    auto& existing = nodes_.at(child.ino);
+    bool same = existing->kind == child.kind && existing->size == child.size && existing->url == child.url &&
+                existing->mtime == child.mtime &&
+                (existing->object ? existing->object->validator() : "") ==
+                    (child.object ? child.object->validator() : "");
+    if (!same) existing = std::make_shared<const Node>(std::move(child));
+    return existing;
+  }
+  child.ino = next_ino_++;
+  auto stored = std::make_shared<const Node>(std::move(child));
+  names_.emplace(key, stored->ino);
+  nodes_.emplace(stored->ino, stored);
+  return stored;
+}
+
+Attributes Filesystem::attributes_of(const Node& node) const {
+  Attributes attributes;
+  attributes.ino = node.ino;
+  attributes.is_dir = node.is_dir();
+  // Directories report size 0 so that `du -b` of a row equals the bytes of its files.
+  attributes.size = node.is_dir() ? 0 : node.size;
+  attributes.mtime = node.mtime ? node.mtime : mount_time_;
+  return attributes;
+}
+
+Entry Filesystem::entry_of(const Node& node) const {
+  Entry entry;
+  entry.attributes = attributes_of(node);
+  bool archive = node.kind == NodeKind::archive_dir || node.kind == NodeKind::archive_file;
+  entry.entry_timeout = archive ? config_.archive_timeout_s : config_.virtual_timeout_s;
+  // .results.csv is regenerated when the cone answer is refreshed: its size must not linger.
+  entry.attr_timeout = node.kind == NodeKind::results_csv ? 1.0 : entry.entry_timeout;
+  return entry;
+}
+
+Entry Filesystem::lookup(std::uint64_t parent, const std::string& name) {
+  auto directory = node(parent);
+  if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+    throw Error(ENOENT, "no entry '" + name + "'");
+  return entry_of(*lookup_node(*directory, name));
+}
+
+std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const std::string& name) {
+  switch (parent.kind) {
+    case NodeKind::root: {
+      for (const auto& table : remote_->tables()) {
+        if (table.name != name) continue;
+        Node child;
+        child.kind = NodeKind::table;
+        child.table = table.name;
+        return intern(parent.ino, name, std::move(child));
+      }
+      throw Error(ENOENT, "no table '" + name + "' with a cone search at this registry");
+    }
+    case NodeKind::table: {
+      auto target = parse_target_segment(name);
+      if (!target) throw Error(ENOENT, "'" + name + "' is not a target (an object name or RA,Dec[@radius])");
+      auto query = std::make_shared<QueryPath>();
+      query->cone.table = parent.table;
+      query->cone.center = target->is_position ? target->position : remote_->resolve(target->object_name);
+      query->cone.radius_deg = target->radius_deg.value_or(config_.default_radius_deg);
+      Node child;
+      child.kind = NodeKind::query;
+      child.table = parent.table;
+      child.query = std::move(query);
+      auto stored = intern(parent.ino, name, std::move(child));
+      std::lock_guard lock(nodes_mutex_);
+      looked_up_targets_[parent.ino].insert(name);
+      return stored;
+    }
+    case NodeKind::query:
+      return lookup_in_query(parent, name);
+    case NodeKind::row:
+    case NodeKind::archive_dir:
+      return lookup_in_archive(parent, name);
+    case NodeKind::results_csv:
+    case NodeKind::archive_file:
+      break;
+  }
+  throw Error(ENOTDIR, "not a directory");
+}
+
+std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, const std::string& name) {
+  auto rows = remote_->cone(parent.query->cone);
+  if (name == ".results.csv") {
+    Node child;
+    child.kind = NodeKind::results_csv;
+    child.table = parent.table;
+    child.query = parent.query;
+    child.size = results_csv(*rows, filter_rows(*rows, parent.query->filters)).size();
+    return intern(parent.ino, name, std::move(child));
+  }
+  if (auto it = rows->row_by_name.find(name); it != rows->row_by_name.end()) {
+    auto selected = filter_rows(*rows, parent.query->filters);
+    if (!std::binary_search(selected.begin(), selected.end(), it->second))
+      throw Error(ENOENT, "row '" + name + "' does not pass the filters of this directory");
+    Node child;
+    child.kind = NodeKind::row;
+    child.table = parent.table;
+    child.query = parent.query;
+    child.row_name = name;
+    return intern(parent.ino, name, std::move(child));
+  }
+  auto filter = parse_filter_segment(name);
+  if (!filter) throw Error(ENOENT, "no row '" + name + "' in this " + parent.table + " answer");
+  try {
+    validate_filter(*rows, *filter);
+  } catch (const Error& error) {
+    log::warn("filter", parent.table + ": " + error.what());
+    throw;
+  }
+  auto query = std::make_shared<QueryPath>(*parent.query);
+  query->filters.push_back(*filter);
+  Node child;
+  child.kind = NodeKind::query;
+  child.table = parent.table;
+  child.query = std::move(query);
+  return intern(parent.ino, name, std::move(child));
+}
+
+std::optional<std::string> Filesystem::archive_url_of(const Node& directory) {
+  if (directory.kind == NodeKind::row) return remote_->directory_of(directory.query->cone, directory.row_name);
+  return directory.url;
+}
+
+Node Filesystem::archive_child(const Node& parent, const ArchiveEntry& entry) {
+  Node child;
+  child.kind = entry.is_dir ? NodeKind::archive_dir : NodeKind::archive_file;
+  child.table = parent.table;
+  child.url = entry.url;
+  child.mtime = entry.mtime;
+  if (!entry.is_dir && entry.object) {
+    child.object = entry.object;
+    child.size = entry.object->size;
+  }
+  return child;
+}
+
+std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, const std::string& name) {
+  auto url = archive_url_of(parent);
+  if (!url) throw Error(ENOENT, "no entry '" + name + "': this observation has no public directory");
+  auto listing = remote_->listing(*url);
+  const ArchiveEntry* entry = listing->find(name);
+  if (!entry) throw Error(ENOENT, "no entry '" + name + "' in " + *url);
+  Node child = archive_child(parent, *entry);
+  if (child.kind == NodeKind::archive_file && !child.object) {
+    // The directory's parallel stat missed this file: ask once more, alone, and let its
+    // error (ENOENT, ETIMEDOUT, ...) be the lookup's.
+    child.object = remote_->stat(entry->url);
+    child.size = child.object->size;
+    if (child.object->mtime) child.mtime = child.object->mtime;
+  }
+  return intern(parent.ino, name, std::move(child));
+}
+
+std::vector<std::pair<std::string, Node>> Filesystem::children(const Node& directory) {
+  std::vector<std::pair<std::string, Node>> result;
+  switch (directory.kind) {
+    case NodeKind::root:
+      for (const auto& table : remote_->tables()) {
+        Node child;
+        child.kind = NodeKind::table;
+        child.table = table.name;
+        result.emplace_back(table.name, std::move(child));
+      }
+      break;
+    case NodeKind::table:
+      break;  // filled from the targets already looked up, in readdir
+    case NodeKind::query: {
+      auto rows = remote_->cone(directory.query->cone);
+      auto selected = filter_rows(*rows, directory.query->filters);
+      Node csv;
+      csv.kind = NodeKind::results_csv;
+      csv.table = directory.table;
+      csv.query = directory.query;
+      csv.size = results_csv(*rows, selected).size();
+      result.emplace_back(".results.csv", std::move(csv));
+      for (auto index : selected) {
+        Node row;
+        row.kind = NodeKind::row;
+        row.table = directory.table;
+        row.query = directory.query;
+        row.row_name = rows->row_names[index];
+        result.emplace_back(row.row_name, std::move(row));
+      }
+      break;
+    }
+    case NodeKind::row:
+    case NodeKind::archive_dir: {
+      auto url = archive_url_of(directory);
+      if (!url) break;  // proprietary: an empty directory (the log says why)
+      auto listing = remote_->listing(*url);
+      for (const auto& entry : listing->entries) result.emplace_back(entry.name, archive_child(directory, entry));
+      break;
+    }
+    case NodeKind::results_csv:
+    case NodeKind::archive_file:
+      throw Error(ENOTDIR, "not a directory");
+  }
+  return result;
+}
+
+std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
+  auto directory = node(ino);
+  if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
+  std::vector<DirectoryEntry> entries;
+  if (directory->kind == NodeKind::table) {
+    std::lock_guard lock(nodes_mutex_);
+    for (const auto& name : looked_up_targets_[ino]) {
+      auto it = names_.find({ino, name});
+      if (it != names_.end()) entries.push_back({name, it->second, true});
+    }
+    return entries;
+  }
+  for (auto& [name, child] : children(*directory)) {
+    auto stored = intern(ino, name, std::move(child));
+    entries.push_back({name, stored->ino, stored->is_dir()});
+  }
+  return entries;
+}
+
+Attributes Filesystem::getattr(std::uint64_t ino) { return attributes_of(*node(ino)); }
+
+std::string Filesystem::csv_of(const Node& csv_node) {
+  auto rows = remote_->cone(csv_node.query->cone);
+  return results_csv(*rows, filter_rows(*rows, csv_node.query->filters));
+}
+
+OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
+  auto file = node(ino);
+  if (file->is_dir()) throw Error(EISDIR, "is a directory");
+  if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT | O_APPEND)))
+    throw Error(EROFS, "heasarcfs is read-only");
+  auto open_file = std::make_shared<OpenFile>(config_.readahead_max_bytes);
+  open_file->node = file;
+  OpenedFile opened;
+  if (file->kind == NodeKind::results_csv) {
+    open_file->content = csv_of(*file);
+    // Regenerated text whose size may differ from the size the kernel saw: bypass the page cache.
+    opened.direct_io = true;
+  } else {
+    if (!file->object) throw Error(EIO, "no metadata for " + file->url);
+    const vo::ObjectInfo info = *file->object;
+    open_file->object.key = cache::ObjectKey{info.url, info.validator()};
+    open_file->object.size = info.size;
+    std::weak_ptr<RemoteView> remote = remote_;
+    open_file->object.source = [remote, info](std::uint64_t offset, std::uint64_t length) {
+      auto view = remote.lock();
+      if (!view) throw Error(EIO, "the filesystem is shutting down");
+      return view->archive().read(info, offset, length);
+    };
+    // Archive files do not change under one URL + validator: keep the kernel's pages.
+    opened.keep_cache = true;
+  }
+  std::lock_guard lock(handles_mutex_);
+  opened.handle = next_handle_++;
+  handles_.emplace(opened.handle, std::move(open_file));
+  return opened;
+}
+
+std::string Filesystem::read(std::uint64_t handle, std::uint64_t offset, std::size_t size) {
+  std::shared_ptr<OpenFile> file;
+  {
+    std::lock_guard lock(handles_mutex_);
+    auto it = handles_.find(handle);
+    if (it == handles_.end()) throw Error(EBADF, "file handle " + std::to_string(handle) + " is not open");
+    file = it->second;
+  }
+  if (file->node->kind == NodeKind::results_csv) {
+    if (offset >= file->content.size()) return {};
+    return file->content.substr(offset, size);
+  }
+  std::uint64_t ahead = 0;
+  {
+    std::lock_guard lock(file->mutex);
+    ahead = file->readahead.on_read(offset, size);
+  }
+  return fetcher_.read(file->object, offset, size, ahead);
+}
+
+void Filesystem::release(std::uint64_t handle) {
+  std::lock_guard lock(handles_mutex_);
+  handles_.erase(handle);
+}
+
+}  // namespace hfs::fs

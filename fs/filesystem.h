@@ -1,0 +1,114 @@
+// The filesystem's logic, with no FUSE in it: paths to nodes, listings, attributes, reads.
+// fs/fuse_ops.cpp only translates FUSE requests into these calls and their results (or the
+// hfs::Error they throw) into replies, so everything here is tested without a mount.
+//
+// The tree:
+//   /                                    tables of the authority with a cone search
+//   /<table>/                            targets already looked up (any target can be looked up)
+//   /<table>/<target>[@r]/               one directory per result row + .results.csv
+//   /<table>/<target>/<col><op><v>/...   the same, filtered (filters nest, ANDed)
+//   /.../<row>/                          the row's DataLink directory product, mirrored
+//   /.../<row>/<sub>/<file>              archive files, read lazily through the block cache
+//
+// Inode numbers are never reused during a mount and nodes are kept until unmount (lookups
+// counts are not tracked): a node is a few hundred bytes, and a user walks far fewer than a
+// million of them in one mount.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cache/block_cache.h"
+#include "cache/block_fetcher.h"
+#include "fs/node.h"
+#include "fs/remote_view.h"
+
+namespace hfs::fs {
+
+inline constexpr std::uint64_t kRootInode = 1;
+
+struct Attributes {
+  std::uint64_t ino = 0;
+  bool is_dir = false;
+  std::uint64_t size = 0;
+  std::int64_t mtime = 0;
+};
+
+struct Entry {
+  Attributes attributes;
+  double entry_timeout = 0;  // seconds the kernel may keep the name -> inode mapping
+  double attr_timeout = 0;   // seconds the kernel may keep the attributes
+};
+
+struct DirectoryEntry {
+  std::string name;
+  std::uint64_t ino = 0;
+  bool is_dir = false;
+};
+
+struct OpenedFile {
+  std::uint64_t handle = 0;
+  bool keep_cache = false;  // archive files: the kernel page cache stays valid across opens
+  bool direct_io = false;
+};
+
+struct FilesystemConfig {
+  double default_radius_deg = 1.0;
+  std::uint64_t readahead_max_bytes = 16ull << 20;
+  double archive_timeout_s = 3600;  // kernel entry/attr timeouts of archive nodes
+  double virtual_timeout_s = 60;    // of tables, targets, filters, rows
+};
+
+class Filesystem {
+ public:
+  Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::BlockFetcher& fetcher);
+
+  Entry lookup(std::uint64_t parent, const std::string& name);
+  Attributes getattr(std::uint64_t ino);
+  std::vector<DirectoryEntry> readdir(std::uint64_t ino);
+  // flags: open(2) flags; anything but read-only access gives EROFS, a directory EISDIR.
+  OpenedFile open(std::uint64_t ino, int flags);
+  std::string read(std::uint64_t handle, std::uint64_t offset, std::size_t size);
+  void release(std::uint64_t handle);
+
+ private:
+  struct OpenFile;
+
+  std::shared_ptr<const Node> node(std::uint64_t ino) const;
+  // Returns the existing child node of that name, or registers `child` under a new inode.
+  std::shared_ptr<const Node> intern(std::uint64_t parent, const std::string& name, Node child);
+  std::shared_ptr<const Node> lookup_node(const Node& parent, const std::string& name);
+  std::shared_ptr<const Node> lookup_in_query(const Node& parent, const std::string& name);
+  std::shared_ptr<const Node> lookup_in_archive(const Node& parent, const std::string& name);
+  std::vector<std::pair<std::string, Node>> children(const Node& directory);
+  std::optional<std::string> archive_url_of(const Node& directory);
+  Node archive_child(const Node& parent, const ArchiveEntry& entry);
+  std::string csv_of(const Node& csv_node);
+  Attributes attributes_of(const Node& node) const;
+  Entry entry_of(const Node& node) const;
+
+  const FilesystemConfig config_;
+  std::shared_ptr<RemoteView> remote_;
+  cache::BlockFetcher& fetcher_;
+  const std::int64_t mount_time_;
+
+  // LOCK ORDER: nodes_mutex_ before handles_mutex_; no remote call is made while holding either.
+  mutable std::mutex nodes_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<const Node>> nodes_;   // GUARDED_BY(nodes_mutex_)
+  std::map<std::pair<std::uint64_t, std::string>, std::uint64_t> names_;  // GUARDED_BY(nodes_mutex_)
+  std::map<std::uint64_t, std::set<std::string>> looked_up_targets_;       // GUARDED_BY(nodes_mutex_)
+  std::uint64_t next_ino_ = kRootInode + 1;                                // GUARDED_BY(nodes_mutex_)
+
+  std::mutex handles_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_;  // GUARDED_BY(handles_mutex_)
+  std::uint64_t next_handle_ = 1;                                          // GUARDED_BY(handles_mutex_)
+};
+
+}  // namespace hfs::fs

@@ -1,0 +1,234 @@
+#include "fs/fuse_ops.h"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <new>
+#include <string>
+#include <vector>
+
+#include "fs/mount_context.h"
+#include "vo/error.h"
+#include "vo/log.h"
+
+namespace hfs::fs {
+namespace {
+
+Filesystem& filesystem_of(fuse_req_t req) {
+  return *static_cast<MountContext*>(fuse_req_userdata(req))->filesystem;
+}
+
+// The one edge where exceptions become errnos. Every callback runs its body through it.
+template <class Body>
+void translate(fuse_req_t req, const char* operation, const std::string& what, Body&& body) noexcept {
+  int errnum = 0;
+  std::string message;
+  try {
+    body();
+    return;
+  } catch (const Error& error) {
+    errnum = error.errnum();
+    message = error.what();
+  } catch (const std::bad_alloc&) {
+    errnum = ENOMEM;
+    message = "out of memory";
+  } catch (const std::exception& error) {
+    errnum = EIO;
+    message = std::string("internal error: ") + error.what();
+  } catch (...) {
+    errnum = EIO;
+    message = "internal error";
+  }
+  if (errnum == 0) errnum = EIO;
+  // A missing name is an everyday answer (shells and file managers probe); anything else is
+  // worth a line saying which call on what failed and why.
+  auto level = errnum == ENOENT ? log::Level::debug : log::Level::warn;
+  log::write(level, operation, what + ": " + std::strerror(errnum) + ": " + message);
+  fuse_reply_err(req, errnum);
+}
+
+struct stat to_stat(const Attributes& attributes) {
+  struct stat st {};
+  st.st_ino = attributes.ino;
+  st.st_mode = attributes.is_dir ? (S_IFDIR | 0555) : (S_IFREG | 0444);
+  st.st_nlink = attributes.is_dir ? 2 : 1;
+  st.st_uid = getuid();
+  st.st_gid = getgid();
+  st.st_size = static_cast<off_t>(attributes.size);
+  st.st_blksize = 4096;  // FITS tools size their reads by it (2880-byte records, 4 KiB pages)
+  st.st_blocks = static_cast<blkcnt_t>((attributes.size + 511) / 512);
+  st.st_mtim.tv_sec = attributes.mtime;
+  st.st_atim = st.st_mtim;
+  st.st_ctim = st.st_mtim;
+  return st;
+}
+
+std::string describe(fuse_ino_t ino, const char* name = nullptr) {
+  std::string text = "inode " + std::to_string(ino);
+  if (name) text += " name '" + std::string(name) + "'";
+  return text;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  translate(req, "lookup", describe(parent, name), [&] {
+    auto entry = filesystem_of(req).lookup(parent, name);
+    fuse_entry_param param{};
+    param.ino = entry.attributes.ino;
+    param.attr = to_stat(entry.attributes);
+    param.attr_timeout = entry.attr_timeout;
+    param.entry_timeout = entry.entry_timeout;
+    fuse_reply_entry(req, &param);
+  });
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  translate(req, "getattr", describe(ino), [&] {
+    auto st = to_stat(filesystem_of(req).getattr(ino));
+    fuse_reply_attr(req, &st, 1.0);
+  });
+}
+
+// A directory handle holds the whole listing, taken at opendir, so readdir offsets stay
+// consistent while the user pages through it.
+struct DirectoryHandle {
+  std::vector<DirectoryEntry> entries;
+};
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  translate(req, "opendir", describe(ino), [&] {
+    auto handle = std::make_unique<DirectoryHandle>();
+    handle->entries.push_back({".", ino, true});
+    handle->entries.push_back({"..", ino, true});  // the kernel fills in the real parent
+    for (auto& entry : filesystem_of(req).readdir(ino)) handle->entries.push_back(std::move(entry));
+    fi->fh = reinterpret_cast<std::uint64_t>(handle.get());
+    fi->cache_readdir = 0;
+    if (fuse_reply_open(req, fi) == 0) handle.release();
+  });
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  translate(req, "readdir", describe(ino), [&] {
+    auto* handle = reinterpret_cast<DirectoryHandle*>(fi->fh);
+    std::vector<char> buffer(size);
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(offset); i < handle->entries.size(); ++i) {
+      const auto& entry = handle->entries[i];
+      struct stat st {};
+      st.st_ino = entry.ino;
+      st.st_mode = entry.is_dir ? S_IFDIR : S_IFREG;
+      size_t needed = fuse_add_direntry(req, buffer.data() + used, size - used, entry.name.c_str(), &st,
+                                        static_cast<off_t>(i + 1));
+      if (needed > size - used) break;
+      used += needed;
+    }
+    fuse_reply_buf(req, buffer.data(), used);
+  });
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<DirectoryHandle*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  translate(req, "open", describe(ino), [&] {
+    auto opened = filesystem_of(req).open(ino, fi->flags);
+    fi->fh = opened.handle;
+    fi->keep_cache = opened.keep_cache;
+    fi->direct_io = opened.direct_io;
+    if (fuse_reply_open(req, fi) != 0) filesystem_of(req).release(opened.handle);
+  });
+}
+
+void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  translate(req, "read", describe(ino) + " at " + std::to_string(offset) + "+" + std::to_string(size), [&] {
+    auto bytes = filesystem_of(req).read(fi->fh, static_cast<std::uint64_t>(offset), size);
+    fuse_reply_buf(req, bytes.data(), bytes.size());
+  });
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  translate(req, "release", "handle " + std::to_string(fi->fh), [&] {
+    filesystem_of(req).release(fi->fh);
+    fuse_reply_err(req, 0);
+  });
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs st {};
+  st.f_bsize = 4096;
+  st.f_frsize = 4096;
+  st.f_namemax = 255;
+  fuse_reply_statfs(req, &st);
+}
+
+void op_access(fuse_req_t req, fuse_ino_t, int mask) { fuse_reply_err(req, (mask & W_OK) ? EROFS : 0); }
+
+void op_getxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) { fuse_reply_err(req, ENODATA); }
+
+void op_listxattr(fuse_req_t req, fuse_ino_t, size_t size) {
+  if (size == 0) fuse_reply_xattr(req, 0);
+  else fuse_reply_buf(req, nullptr, 0);
+}
+
+// Every call that would change something: the archive is read-only.
+void refuse_setattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void refuse_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
+void refuse_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }
+void refuse_unlink(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void refuse_symlink(fuse_req_t req, const char*, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void refuse_rename(fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*, unsigned) {
+  fuse_reply_err(req, EROFS);
+}
+void refuse_link(fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void refuse_write(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) {
+  fuse_reply_err(req, EROFS);
+}
+void refuse_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+void refuse_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+  fuse_reply_err(req, EROFS);
+}
+void refuse_removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
+void refuse_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
+
+fuse_lowlevel_ops make_operations() {
+  fuse_lowlevel_ops ops{};
+  ops.lookup = op_lookup;
+  ops.getattr = op_getattr;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.releasedir = op_releasedir;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.release = op_release;
+  ops.statfs = op_statfs;
+  ops.access = op_access;
+  ops.getxattr = op_getxattr;
+  ops.listxattr = op_listxattr;
+  ops.setattr = refuse_setattr;
+  ops.mknod = refuse_mknod;
+  ops.mkdir = refuse_mkdir;
+  ops.unlink = refuse_unlink;
+  ops.rmdir = refuse_unlink;
+  ops.symlink = refuse_symlink;
+  ops.rename = refuse_rename;
+  ops.link = refuse_link;
+  ops.write = refuse_write;
+  ops.create = refuse_create;
+  ops.setxattr = refuse_setxattr;
+  ops.removexattr = refuse_removexattr;
+  ops.fallocate = refuse_fallocate;
+  return ops;
+}
+
+}  // namespace
+
+const fuse_lowlevel_ops& fuse_operations() {
+  static const fuse_lowlevel_ops operations = make_operations();
+  return operations;
+}
+
+}  // namespace hfs::fs

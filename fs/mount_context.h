@@ -1,0 +1,35 @@
+// Everything one mount owns, built from the options; handed to FUSE as its userdata. There is
+// no other state: no globals, no singletons.
+#pragma once
+
+#include <memory>
+
+#include "cache/block_cache.h"
+#include "cache/block_fetcher.h"
+#include "fs/filesystem.h"
+#include "fs/options.h"
+#include "fs/remote_view.h"
+#include "vo/archive_client.h"
+#include "vo/http_transport.h"
+#include "vo/vo_client.h"
+
+namespace hfs::fs {
+
+struct MountContext {
+  MountOptions options;
+  std::unique_ptr<cache::BlockCache> block_cache;
+  std::shared_ptr<vo::HttpTransport> transport;
+  std::unique_ptr<cache::BlockFetcher> fetcher;
+  std::shared_ptr<RemoteView> remote;
+  std::unique_ptr<Filesystem> filesystem;
+};
+
+// Opens the block cache (creating cache_dir), so a locked or unusable cache directory stops
+// the mount before anything is mounted. Starts no threads.
+std::unique_ptr<MountContext> open_mount_context(const MountOptions& options);
+
+// Builds the network side and the filesystem. May start threads, so it runs after FUSE has
+// daemonized (fork keeps only the calling thread).
+void start_mount_context(MountContext& context);
+
+}  // namespace hfs::fs

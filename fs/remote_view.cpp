@@ -1,0 +1,174 @@
+#include "fs/remote_view.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "vo/error.h"
+#include "vo/log.h"
+
+namespace hfs::fs {
+namespace {
+
+std::string lower(std::string text) {
+  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// Sesame ignores case and spaces in names; so does the cache key, so "NGC 4151" and
+// "ngc4151" share one entry and one request.
+std::string name_key(const std::string& name) {
+  std::string key;
+  for (char c : name)
+    if (!std::isspace(static_cast<unsigned char>(c))) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
+}
+
+}  // namespace
+
+std::string ConeQuery::cache_key() const {
+  char buffer[128];
+  std::snprintf(buffer, sizeof buffer, "|%.10f|%.10f|%.12g", center.ra_deg, center.dec_deg, radius_deg);
+  return table + buffer;
+}
+
+const ArchiveEntry* ArchiveListing::find(const std::string& name) const {
+  for (const auto& entry : entries)
+    if (entry.name == name) return &entry;
+  return nullptr;
+}
+
+RemoteView::RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive,
+                       RemoteTtls ttls, unsigned max_parallel_stats)
+    : vo_(std::move(vo)), archive_(std::move(archive)), ttls_(ttls), max_parallel_stats_(max_parallel_stats) {}
+
+template <class Value>
+Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
+                         std::chrono::seconds ttl, const std::function<Value()>& fetch) {
+  if (auto fresh = cache.get(key)) return *fresh;
+  return flight.run(key, [&]() -> Value {
+    if (auto fresh = cache.get(key)) return *fresh;  // another flight finished meanwhile
+    try {
+      Value value = fetch();
+      cache.put(key, value, ttl);
+      return value;
+    } catch (const Error& error) {
+      // ENOENT is an answer, not a failure: never paper over it with an old value.
+      if (error.errnum() != ENOENT) {
+        if (auto stale = cache.get_stale(key)) {
+          log::warn("remote", "serving the last good answer for " + key + " (refresh failed: " + error.what() + ")");
+          return *stale;
+        }
+      }
+      throw;
+    }
+  });
+}
+
+std::vector<vo::TableService> RemoteView::tables() {
+  auto tables = cached<Tables>(tables_, tables_flight_, "tables", ttls_.tables, [&] {
+    return std::make_shared<const std::vector<vo::TableService>>(vo_->cone_tables());
+  });
+  return *tables;
+}
+
+vo::TableService RemoteView::table(const std::string& name) {
+  auto wanted = lower(name);
+  for (const auto& table : tables())
+    if (lower(table.name) == wanted) return table;
+  throw Error(ENOENT, "the registry lists no table '" + name + "' with a cone search");
+}
+
+vo::SkyPosition RemoteView::resolve(const std::string& object_name) {
+  auto key = name_key(object_name);
+  auto position = positions_.get(key);
+  if (!position) {
+    // Not through cached(): an unknown name is cached too, but only for the short negative TTL.
+    position = positions_flight_.run(key, [&]() -> std::optional<vo::SkyPosition> {
+      if (auto fresh = positions_.get(key)) return *fresh;
+      try {
+        auto found = vo_->resolve(object_name);
+        positions_.put(key, found, ttls_.resolve);
+        return found;
+      } catch (const Error& error) {
+        if (error.errnum() == ENOENT) {
+          log::info("resolve", error.what());
+          positions_.put(key, std::nullopt, ttls_.resolve_negative);
+          return std::nullopt;
+        }
+        if (auto stale = positions_.get_stale(key); stale && *stale) {
+          log::warn("resolve", "using the last known position of '" + object_name + "' (resolver failed: " +
+                                   error.what() + ")");
+          return *stale;
+        }
+        throw;
+      }
+    });
+  }
+  if (!*position) throw Error(ENOENT, "no position known for '" + object_name + "'");
+  return **position;
+}
+
+std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query) {
+  return cached<std::shared_ptr<const ResultRows>>(cones_, cones_flight_, query.cache_key(), ttls_.cone, [&] {
+    auto service = table(query.table);
+    return std::make_shared<const ResultRows>(name_rows(vo_->cone_search(service, query.center, query.radius_deg)));
+  });
+}
+
+std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, const std::string& row_name) {
+  auto key = query.cache_key() + "|" + row_name;
+  return cached<std::optional<std::string>>(directories_, directories_flight_, key, ttls_.datalink,
+                                            [&]() -> std::optional<std::string> {
+    auto rows = cone(query);
+    auto it = rows->row_by_name.find(row_name);
+    if (it == rows->row_by_name.end()) throw Error(ENOENT, "no row '" + row_name + "' in " + query.table);
+    auto links = vo_->datalinks(rows->cone, it->second);
+    auto directory = vo::find_directory_link(links);
+    if (!directory) {
+      log::info("datalink", query.table + " row " + row_name + ": no directory product among " +
+                                std::to_string(links.size()) +
+                                " DataLink rows; the data is likely proprietary (not public yet), so its "
+                                "directory is empty");
+      return std::nullopt;
+    }
+    return directory->access_url;
+  });
+}
+
+std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url) {
+  return cached<std::shared_ptr<const ArchiveListing>>(listings_, listings_flight_, dir_url, ttls_.listing, [&] {
+    auto listing = std::make_shared<ArchiveListing>();
+    listing->url = dir_url;
+    std::vector<std::string> file_urls;
+    for (auto& entry : archive_->list(dir_url)) {
+      ArchiveEntry archive_entry;
+      archive_entry.name = entry.name;
+      archive_entry.is_dir = entry.is_dir;
+      archive_entry.url = entry.url;
+      archive_entry.mtime = entry.mtime.value_or(0);
+      if (!entry.is_dir) file_urls.push_back(entry.url);
+      listing->entries.push_back(std::move(archive_entry));
+    }
+    // Index pages round sizes ("1.7M"); exact sizes come from one HEAD per file, all of one
+    // directory sent together with bounded parallelism.
+    auto stats = archive_->stat_many(file_urls, max_parallel_stats_);
+    std::size_t next = 0;
+    for (auto& entry : listing->entries) {
+      if (entry.is_dir) continue;
+      auto& result = stats.at(next++);
+      if (result.info) {
+        entry.object = result.info;
+        if (result.info->mtime) entry.mtime = result.info->mtime;
+      } else {
+        entry.stat_errno = result.errnum ? result.errnum : EIO;
+        entry.stat_error = result.message;
+        log::warn("archive", "size of " + entry.url + " unknown: " + result.message);
+      }
+    }
+    return std::shared_ptr<const ArchiveListing>(std::move(listing));
+  });
+}
+
+vo::ObjectInfo RemoteView::stat(const std::string& url) { return archive_->stat(url); }
+
+}  // namespace hfs::fs

@@ -1,0 +1,103 @@
+// The remote services as the filesystem sees them: every answer cached with a TTL, concurrent
+// identical requests collapsed, and the last good answer served when a refresh fails
+// (stale-if-error, logged).
+//
+// TTLs (documented in the README):
+//   table list (registry)           1 h     cone-search answers            10 min
+//   name resolution                 24 h    unknown names (negative)       5 min
+//   DataLink directory of a row     1 h     archive listings + file sizes  1 h
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cache/ttl_cache.h"
+#include "fs/result_rows.h"
+#include "fs/single_flight.h"
+#include "vo/archive_client.h"
+#include "vo/vo_client.h"
+
+namespace hfs::fs {
+
+struct RemoteTtls {
+  std::chrono::seconds tables{3600};
+  std::chrono::seconds resolve{24 * 3600};
+  std::chrono::seconds resolve_negative{300};
+  std::chrono::seconds cone{600};
+  std::chrono::seconds datalink{3600};
+  std::chrono::seconds listing{3600};
+};
+
+// One cone search: which table, where, how wide.
+struct ConeQuery {
+  std::string table;
+  vo::SkyPosition center;
+  double radius_deg = 1.0;
+  std::string cache_key() const;
+};
+
+struct ArchiveEntry {
+  std::string name;
+  bool is_dir = false;
+  std::string url;
+  std::int64_t mtime = 0;
+  std::optional<vo::ObjectInfo> object;  // files: exact size and validator (nullopt: stat failed)
+  int stat_errno = 0;
+  std::string stat_error;
+};
+
+struct ArchiveListing {
+  std::string url;
+  std::vector<ArchiveEntry> entries;
+  const ArchiveEntry* find(const std::string& name) const;
+};
+
+class RemoteView {
+ public:
+  RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive, RemoteTtls ttls = {},
+             unsigned max_parallel_stats = 16);
+
+  std::vector<vo::TableService> tables();
+  // ENOENT when the authority has no such table with a cone search.
+  vo::TableService table(const std::string& name);
+  // ENOENT when the resolver has no position for the name.
+  vo::SkyPosition resolve(const std::string& object_name);
+  std::shared_ptr<const ResultRows> cone(const ConeQuery& query);
+  // The archive directory URL of a row; nullopt when it has none (proprietary).
+  std::optional<std::string> directory_of(const ConeQuery& query, const std::string& row_name);
+  // Entries of an archive directory with every file's exact size (stats sent in parallel).
+  std::shared_ptr<const ArchiveListing> listing(const std::string& dir_url);
+  // Exact metadata of one file (used when the listing's parallel stat of it failed).
+  vo::ObjectInfo stat(const std::string& url);
+
+  vo::ArchiveClient& archive() { return *archive_; }
+
+ private:
+  template <class Value>
+  Value cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
+               std::chrono::seconds ttl, const std::function<Value()>& fetch);
+
+  std::shared_ptr<vo::VoClient> vo_;
+  std::shared_ptr<vo::ArchiveClient> archive_;
+  RemoteTtls ttls_;
+  unsigned max_parallel_stats_;
+
+  using Tables = std::shared_ptr<const std::vector<vo::TableService>>;
+  cache::TtlCache<Tables> tables_{4};
+  SingleFlight<Tables> tables_flight_;
+  // A resolved position, or nullopt for a name the resolver does not know (negative entry).
+  cache::TtlCache<std::optional<vo::SkyPosition>> positions_{4096};
+  SingleFlight<std::optional<vo::SkyPosition>> positions_flight_;
+  cache::TtlCache<std::shared_ptr<const ResultRows>> cones_{512};
+  SingleFlight<std::shared_ptr<const ResultRows>> cones_flight_;
+  cache::TtlCache<std::optional<std::string>> directories_{16384};
+  SingleFlight<std::optional<std::string>> directories_flight_;
+  cache::TtlCache<std::shared_ptr<const ArchiveListing>> listings_{4096};
+  SingleFlight<std::shared_ptr<const ArchiveListing>> listings_flight_;
+};
+
+}  // namespace hfs::fs
