@@ -1,0 +1,98 @@
+// In-memory VoClient and ArchiveClient for testing the filesystem without a network, and a
+// decorator that makes chosen archive calls fail (cf. mountpoint-s3 mock_client /
+// failure_client).
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "vo/archive_client.h"
+#include "vo/vo_client.h"
+
+namespace hfs::test {
+
+// A catalogue: tables with rows at positions, named objects, DataLink directories.
+class FakeVoClient : public vo::VoClient {
+ public:
+  struct Table {
+    vo::TableService service;
+    std::vector<vo::VoField> fields;  // must include "ra" and "dec" (double, degrees)
+    std::vector<vo::VoRow> rows;
+    std::string datalink_field = "obsid";                // FIELD given ID "DataLinkID"
+    std::map<std::string, std::string> directory_by_id;  // datalink value -> directory URL
+  };
+  std::map<std::string, Table> tables;
+  std::map<std::string, vo::SkyPosition> objects;  // names as given (matched ignoring case/spaces)
+
+  std::vector<vo::TableService> cone_tables() override;
+  vo::TableService cone_table(const std::string& name) override;
+  vo::SkyPosition resolve(const std::string& object_name) override;
+  vo::ConeResult cone_search(const vo::TableService& table, const vo::SkyPosition& center, double radius_deg) override;
+  std::vector<vo::DataLink> datalinks(const vo::ConeResult& result, std::size_t row) override;
+
+  std::atomic<int> registry_calls{0}, resolve_calls{0}, cone_calls{0}, datalink_calls{0};
+};
+
+// A tree of files under URLs ("http://archive/FTP/a/b/file"); directories are implied.
+class FakeArchiveClient : public vo::ArchiveClient {
+ public:
+  struct File {
+    std::string content;
+    std::int64_t mtime = 1600000000;
+    std::string etag;  // "" -> derived from the content's size and mtime
+  };
+  void add_file(const std::string& url, std::string content, std::int64_t mtime = 1600000000);
+  void replace_file(const std::string& url, std::string content);  // new content, new ETag
+
+  std::vector<vo::IndexEntry> list(const std::string& dir_url) override;
+  vo::ObjectInfo stat(const std::string& url) override;
+  std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) override;
+  std::string read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override;
+
+  std::atomic<int> list_calls{0}, stat_calls{0}, stat_many_calls{0}, read_calls{0};
+  std::atomic<std::uint64_t> bytes_read{0};
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, File> files_;  // GUARDED_BY(mutex_)
+  int generation_ = 0;                 // GUARDED_BY(mutex_)
+};
+
+// Fails archive calls that match: method name ("list", "stat", "read") and a URL substring;
+// `count` matching calls fail with `errnum` (then calls pass again); -1 = fail all.
+class FailingArchiveClient : public vo::ArchiveClient {
+ public:
+  explicit FailingArchiveClient(std::shared_ptr<vo::ArchiveClient> inner) : inner_(std::move(inner)) {}
+  void fail(std::string method, std::string url_part, int errnum, int count = -1);
+
+  std::vector<vo::IndexEntry> list(const std::string& dir_url) override;
+  vo::ObjectInfo stat(const std::string& url) override;
+  std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) override;
+  std::string read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override;
+
+ private:
+  void maybe_fail(const std::string& method, const std::string& url);
+  std::shared_ptr<vo::ArchiveClient> inner_;
+  std::mutex mutex_;
+  struct Rule {
+    std::string method, url_part;
+    int errnum;
+    int remaining;
+  };
+  std::vector<Rule> rules_;  // GUARDED_BY(mutex_)
+};
+
+// A small NuSTAR-like catalogue around NGC 4151 and an archive holding its trees, shared by
+// the filesystem tests: 6 numaster rows within 1 degree (3 with exposure_a >= 50000, one
+// proprietary), one at 1.2 degrees, and M 31 with 2 rows.
+struct FakeHeasarc {
+  std::shared_ptr<FakeVoClient> vo = std::make_shared<FakeVoClient>();
+  std::shared_ptr<FakeArchiveClient> archive = std::make_shared<FakeArchiveClient>();
+};
+FakeHeasarc make_fake_heasarc();
+
+}  // namespace hfs::test

@@ -1,0 +1,268 @@
+// The filesystem logic without FUSE and without a network: paths to nodes, listings, filters,
+// reads through the block cache, errors. The same behaviours are tested mounted in
+// tests/integration/test_mount_*.py.
+#define BOOST_TEST_MODULE filesystem
+#include <fcntl.h>
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <set>
+
+#include "cache/block_cache.h"
+#include "cache/block_fetcher.h"
+#include "fs/filesystem.h"
+#include "tests/support/fake_clients.h"
+#include "tests/support/temp_dir.h"
+#include "vo/error.h"
+
+using namespace hfs;
+
+namespace {
+
+struct Mount {
+  test::FakeHeasarc heasarc = test::make_fake_heasarc();
+  std::shared_ptr<test::FailingArchiveClient> failing =
+      std::make_shared<test::FailingArchiveClient>(heasarc.archive);
+  test::TempDir cache_dir;
+  std::unique_ptr<cache::BlockCache> block_cache;
+  std::unique_ptr<cache::BlockFetcher> fetcher;
+  std::shared_ptr<fs::RemoteView> remote;
+  std::unique_ptr<fs::Filesystem> filesystem;
+
+  Mount() { remount(); }
+
+  // A new filesystem over the same fakes and the same cache directory.
+  void remount() {
+    filesystem.reset();
+    fetcher.reset();
+    block_cache.reset();
+    block_cache = cache::open_disk_block_cache(cache_dir.path(), 64ull << 20);
+    fetcher = cache::make_block_fetcher(*block_cache, 4, 4ull << 20);
+    remote = std::make_shared<fs::RemoteView>(heasarc.vo, failing);
+    filesystem = std::make_unique<fs::Filesystem>(fs::FilesystemConfig{}, remote, *fetcher);
+  }
+
+  std::uint64_t walk(const std::vector<std::string>& path) {
+    std::uint64_t ino = fs::kRootInode;
+    for (const auto& name : path) ino = filesystem->lookup(ino, name).attributes.ino;
+    return ino;
+  }
+
+  std::set<std::string> names(const std::vector<std::string>& path) {
+    std::set<std::string> result;
+    for (const auto& entry : filesystem->readdir(walk(path))) result.insert(entry.name);
+    return result;
+  }
+
+  std::string read_all(const std::vector<std::string>& path, std::size_t chunk = 4096) {
+    auto opened = filesystem->open(walk(path), O_RDONLY);
+    std::string content;
+    for (;;) {
+      auto bytes = filesystem->read(opened.handle, content.size(), chunk);
+      if (bytes.empty()) break;
+      content += bytes;
+    }
+    filesystem->release(opened.handle);
+    return content;
+  }
+};
+
+int errno_of(const std::function<void()>& action) {
+  try {
+    action();
+  } catch (const Error& error) {
+    return error.errnum();
+  }
+  return 0;
+}
+
+using Names = std::set<std::string>;
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(root_lists_tables_with_cone_search) {
+  Mount m;
+  BOOST_TEST((m.names({}) == Names{"chanmaster", "numaster"}));
+  BOOST_TEST(errno_of([&] { m.walk({"nosuchtable"}); }) == ENOENT);
+  BOOST_TEST(m.heasarc.vo->registry_calls == 1);  // one registry query, cached
+}
+
+BOOST_AUTO_TEST_CASE(target_lists_rows_within_default_radius_and_csv) {
+  Mount m;
+  BOOST_TEST(m.names({"numaster"}).empty());
+  auto rows = m.names({"numaster", "NGC4151"});
+  BOOST_TEST((rows == Names{".results.csv", "60001111002", "60001111003", "60001111005", "60001111007",
+                            "60201011002", "90801111001"}));
+  // The table's listing shows the targets already looked up.
+  BOOST_TEST((m.names({"numaster"}) == Names{"NGC4151"}));
+  BOOST_TEST(m.filesystem->getattr(m.walk({"numaster", "NGC4151"})).is_dir);
+}
+
+BOOST_AUTO_TEST_CASE(names_resolve_once_ignoring_case_and_spaces) {
+  Mount m;
+  m.names({"numaster", "NGC4151"});
+  m.names({"numaster", "NGC 4151"});
+  m.names({"numaster", "ngc4151"});
+  BOOST_TEST(m.heasarc.vo->resolve_calls == 1);
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "NoSuchObject"}); }) == ENOENT);
+  // Hidden names are shell and file-manager probes: never sent to the resolver.
+  int before = m.heasarc.vo->resolve_calls;
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", ".Trash"}); }) == ENOENT);
+  BOOST_TEST(m.heasarc.vo->resolve_calls == before);
+}
+
+BOOST_AUTO_TEST_CASE(coordinates_and_radius) {
+  Mount m;
+  BOOST_TEST(m.names({"numaster", "182.6357,39.4058"}).count("60001111003") == 1);
+  BOOST_TEST(m.heasarc.vo->resolve_calls == 0);
+  // 1.2 degrees away: only with a larger radius.
+  BOOST_TEST(m.names({"numaster", "NGC4151"}).count("60301011002") == 0);
+  BOOST_TEST(m.names({"numaster", "NGC4151@1.5deg"}).count("60301011002") == 1);
+  auto small = m.names({"numaster", "NGC4151@30arcsec"});
+  BOOST_TEST(small.count("60001111003") == 1);
+  BOOST_TEST(small.count("60201011002") == 0);
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "NGC4151@-3deg"}); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "400,95"}); }) == ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE(filters_every_operator_and_nesting) {
+  Mount m;
+  auto rows_of = [&](std::vector<std::string> path) {
+    auto names = m.names(path);
+    names.erase(".results.csv");
+    return names;
+  };
+  BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a>=50000"}) ==
+              Names{"60001111003", "60001111005", "60001111007"}));
+  BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a>50000"}) == Names{"60001111003", "60001111005"}));
+  BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a<21864.2"}) == Names{"60201011002"}));
+  BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a<=21864.2"}) == Names{"60001111002", "60201011002"}));
+  BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a=50000"}) == Names{"60001111007"}));
+  BOOST_TEST(rows_of({"numaster", "NGC4151", "exposure_a!=50000"}).size() == 5);
+  BOOST_TEST((rows_of({"numaster", "NGC4151", "status=accepted"}) == Names{"90801111001"}));
+  BOOST_TEST(rows_of({"numaster", "NGC4151", "status!=accepted"}).size() == 5);
+  BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a>=50000", "exposure_a<60000"}) ==
+              Names{"60001111003", "60001111007"}));
+  BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a>=50000", "obsid!=60001111007", "name=NGC_4151"}) ==
+              Names{"60001111003", "60001111005"}));
+  // A row outside the filter is not found through it.
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "NGC4151", "exposure_a>=50000", "60001111002"}); }) == ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE(bad_filters_are_enoent) {
+  Mount m;
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "NGC4151", "exposure>=50000"}); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "NGC4151", "exposure_a>=lots"}); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "NGC4151", "exposure_a>="}); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "NGC4151", "12345678"}); }) == ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE(results_csv_has_header_and_every_row) {
+  Mount m;
+  auto all = m.read_all({"numaster", "NGC4151", ".results.csv"});
+  BOOST_TEST(all.rfind("name,ra,dec,obsid,status,exposure_a\n", 0) == 0);
+  BOOST_TEST(std::count(all.begin(), all.end(), '\n') == 7);
+  auto filtered = m.read_all({"numaster", "NGC4151", "exposure_a>=50000", ".results.csv"});
+  BOOST_TEST(std::count(filtered.begin(), filtered.end(), '\n') == 4);
+  BOOST_TEST(filtered.find("60001111003") != std::string::npos);
+  BOOST_TEST(filtered.find("60001111002") == std::string::npos);
+  auto csv = m.filesystem->lookup(m.walk({"numaster", "NGC4151", "exposure_a>=50000"}), ".results.csv");
+  BOOST_TEST(csv.attributes.size == filtered.size());
+}
+
+BOOST_AUTO_TEST_CASE(row_mirrors_its_datalink_directory_with_exact_sizes) {
+  Mount m;
+  std::vector<std::string> row = {"numaster", "NGC4151", "exposure_a>=50000", "60001111003"};
+  BOOST_TEST((m.names(row) == Names{"event_cl", "hk", "pipe.log"}));
+  BOOST_TEST(m.heasarc.archive->stat_many_calls == 1);  // one batch for the directory
+  auto event_cl = row;
+  event_cl.push_back("event_cl");
+  BOOST_TEST((m.names(event_cl) == Names{"nu60001111003A01_cl.evt"}));
+  auto file = event_cl;
+  file.push_back("nu60001111003A01_cl.evt");
+  auto attributes = m.filesystem->getattr(m.walk(file));
+  BOOST_TEST(!attributes.is_dir);
+  BOOST_TEST(attributes.size == 700000u);
+  BOOST_TEST(attributes.mtime == 1600000000);
+  // Lookups after the listing send no more requests.
+  int stats = m.heasarc.archive->stat_calls;
+  m.walk(file);
+  BOOST_TEST(m.heasarc.archive->stat_calls == stats);
+}
+
+BOOST_AUTO_TEST_CASE(proprietary_row_is_an_empty_directory) {
+  Mount m;
+  auto ino = m.walk({"numaster", "NGC4151", "90801111001"});
+  BOOST_TEST(m.filesystem->getattr(ino).is_dir);
+  BOOST_TEST(m.filesystem->readdir(ino).empty());
+}
+
+BOOST_AUTO_TEST_CASE(reads_are_exact_and_cached_across_remount) {
+  Mount m;
+  std::vector<std::string> file = {"numaster", "NGC4151", "60001111005", "event_cl", "nu60001111005A01_cl.evt"};
+  auto expected = m.heasarc.archive->read(m.heasarc.archive->stat(
+                                              "http://fake/FTP/nustar/data/obs/00/6//60001111005/event_cl/"
+                                              "nu60001111005A01_cl.evt"),
+                                          0, 1 << 30);
+  int reads_before = m.heasarc.archive->read_calls;
+  BOOST_TEST(m.read_all(file, 131072) == expected);
+  BOOST_TEST(m.heasarc.archive->read_calls > reads_before);
+  // A header read of a fresh file moves one block, not the file.
+  std::vector<std::string> other = {"numaster", "NGC4151", "60001111003", "event_cl", "nu60001111003A01_cl.evt"};
+  auto bytes_before = m.heasarc.archive->bytes_read.load();
+  auto opened = m.filesystem->open(m.walk(other), O_RDONLY);
+  BOOST_TEST(m.filesystem->read(opened.handle, 0, 4096).size() == 4096u);
+  m.filesystem->release(opened.handle);
+  BOOST_TEST(m.heasarc.archive->bytes_read - bytes_before == cache::kBlockSize);
+
+  m.remount();
+  reads_before = m.heasarc.archive->read_calls;
+  BOOST_TEST(m.read_all(file, 131072) == expected);
+  BOOST_TEST(m.heasarc.archive->read_calls == reads_before);  // all from the disk cache
+}
+
+BOOST_AUTO_TEST_CASE(writes_are_refused) {
+  Mount m;
+  auto ino = m.walk({"numaster", "NGC4151", "60001111003", "pipe.log"});
+  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_WRONLY); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_RDWR); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_RDONLY | O_TRUNC); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->open(m.walk({"numaster"}), O_RDONLY); }) == EISDIR);
+}
+
+BOOST_AUTO_TEST_CASE(archive_failures_surface_as_their_errno_and_recover) {
+  Mount m;
+  m.failing->fail("list", "60001111002", EIO, 1);
+  std::vector<std::string> row = {"numaster", "NGC4151", "60001111002"};
+  BOOST_TEST(errno_of([&] { m.names(row); }) == EIO);
+  BOOST_TEST((m.names(row) == Names{"event_cl", "hk", "pipe.log"}));  // the next try works
+
+  m.failing->fail("stat", "60001111007/pipe.log", ETIMEDOUT, 2);
+  std::vector<std::string> other = {"numaster", "NGC4151", "60001111007"};
+  BOOST_TEST(m.names(other).count("pipe.log") == 1);  // listed even though its size failed
+  other.push_back("pipe.log");
+  BOOST_TEST(errno_of([&] { m.walk(other); }) == ETIMEDOUT);  // the retry at lookup fails too
+  BOOST_TEST(m.filesystem->getattr(m.walk(other)).size > 0);  // and then succeeds
+
+  m.failing->fail("read", "60001111007/event_cl", EIO, 1);
+  std::vector<std::string> file = {"numaster", "NGC4151", "60001111007", "event_cl", "nu60001111007A01_cl.evt"};
+  auto opened = m.filesystem->open(m.walk(file), O_RDONLY);
+  BOOST_TEST(errno_of([&] { m.filesystem->read(opened.handle, 0, 4096); }) == EIO);
+  BOOST_TEST(m.filesystem->read(opened.handle, 0, 4096).size() == 4096u);
+  m.filesystem->release(opened.handle);
+}
+
+BOOST_AUTO_TEST_CASE(changed_file_is_estale_not_wrong_bytes) {
+  Mount m;
+  std::vector<std::string> file = {"numaster", "NGC4151", "60001111002", "pipe.log"};
+  auto opened = m.filesystem->open(m.walk(file), O_RDONLY);
+  m.heasarc.archive->replace_file("http://fake/FTP/nustar/data/obs/00/6//60001111002/pipe.log", "new content\n");
+  BOOST_TEST(errno_of([&] { m.filesystem->read(opened.handle, 0, 4096); }) == ESTALE);
+  m.filesystem->release(opened.handle);
+}
+
+BOOST_AUTO_TEST_CASE(second_table_works_the_same_way) {
+  Mount m;
+  BOOST_TEST((m.names({"chanmaster", "NGC 4151"}) == Names{".results.csv", "3052"}));
+  BOOST_TEST((m.names({"chanmaster", "NGC 4151", "3052", "primary"}) == Names{"acisf03052N004_evt2.fits.gz"}));
+}
