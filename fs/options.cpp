@@ -125,15 +125,15 @@ MountOptions parse_command_line(const std::vector<std::string>& args, std::optio
       options.foreground = true;
     } else if (arg == "-o") {
       if (i + 1 >= args.size()) bad_option("option '-o' needs an argument");
-      for (const auto& option : split_commas(args[++i])) {
+      auto list = split_commas(args[++i]);
+      for (const auto& option : list)
         if (option.empty()) bad_option("empty option in '-o " + args[i] + "'");
-        apply_option(options, option);
-      }
+      for (const auto& option : list) apply_option(options, option);
     } else if (arg.rfind("-o", 0) == 0 && arg.size() > 2) {
-      for (const auto& option : split_commas(arg.substr(2))) {
+      auto list = split_commas(arg.substr(2));
+      for (const auto& option : list)
         if (option.empty()) bad_option("empty option in '" + arg + "'");
-        apply_option(options, option);
-      }
+      for (const auto& option : list) apply_option(options, option);
     } else if (!arg.empty() && arg[0] == '-') {
       bad_option("unknown option '" + arg + "' (see --help)");
     } else {

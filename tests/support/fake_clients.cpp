@@ -188,18 +188,23 @@ vo::ObjectInfo FailingArchiveClient::stat(const std::string& url) {
 }
 
 std::vector<vo::ArchiveClient::StatResult> FailingArchiveClient::stat_many(const std::vector<std::string>& urls,
-                                                                          unsigned) {
-  std::vector<StatResult> results;
-  for (const auto& url : urls) {
-    StatResult result;
+                                                                          unsigned max_parallel) {
+  // Injected failures answer for their URLs; the rest goes to the inner client as one batch.
+  std::vector<StatResult> results(urls.size());
+  std::vector<std::string> passed;
+  std::vector<std::size_t> passed_index;
+  for (std::size_t i = 0; i < urls.size(); ++i) {
     try {
-      result.info = stat(url);
+      maybe_fail("stat", urls[i]);
+      passed.push_back(urls[i]);
+      passed_index.push_back(i);
     } catch (const Error& error) {
-      result.errnum = error.errnum();
-      result.message = error.what();
+      results[i].errnum = error.errnum();
+      results[i].message = error.what();
     }
-    results.push_back(std::move(result));
   }
+  auto inner_results = inner_->stat_many(passed, max_parallel);
+  for (std::size_t j = 0; j < passed.size(); ++j) results[passed_index[j]] = std::move(inner_results[j]);
   return results;
 }
 
