@@ -43,6 +43,7 @@ int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, 
       hfs::log::error("main", "could not mount on " + options.mountpoint);
     } else {
       fuse_daemonize(options.foreground ? 1 : 0);
+      if (!options.foreground) hfs::log::use_syslog("heasarcfs");
       try {
         hfs::fs::start_mount_context(context);
         hfs::log::info("main", "mounted on " + options.mountpoint + " (registry " + options.endpoints.registry +

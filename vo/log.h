@@ -1,6 +1,8 @@
 // Logging to stderr, one line per event: "<level> <component>: <message>".
 //
-// The threshold is set once at start (main) before any thread runs; after that it is only read.
+// The threshold and the sink are set at start (main) before any thread runs; after that they
+// are only read. A daemonized mount has no stderr (fuse_daemonize points it at /dev/null), so
+// it logs to syslog instead.
 #pragma once
 
 #include <string_view>
@@ -10,6 +12,7 @@ namespace hfs::log {
 enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 
 void set_threshold(Level level);
+void use_syslog(const char* identity);
 bool enabled(Level level);
 void write(Level level, std::string_view component, std::string_view message);
 
