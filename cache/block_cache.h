@@ -20,6 +20,9 @@
 // - open() rebuilds the index from the files on disk (recency = file mtime), so the cache
 //   survives remounts and crashes; if the directory holds more than the limit, the oldest
 //   blocks are evicted at open.
+// - Layout: <dir>/lock, <dir>/blocks/<2 hex>/<16 hex FNV-1a of url '\n' validator>-<index>
+//   (format in cache/block_file.h). Recency survives remounts through the file mtime, which a
+//   hit refreshes at most once a minute per block.
 // - Thread-safe. Several processes sharing one directory is not supported yet (a lock file
 //   makes the second mount fail with EBUSY rather than corrupt the index).
 #pragma once
@@ -59,6 +62,10 @@ class BlockCache {
   virtual std::optional<std::string> get(const ObjectKey& object, std::uint64_t index) = 0;
   // Admits a block (payload at most kBlockSize bytes). Never throws; see the contract above.
   virtual void put(const ObjectKey& object, std::uint64_t index, std::string_view payload) = 0;
+  // Whether the block is indexed, without reading it or changing its recency (a later get()
+  // may still miss if the file turns out bad). Lets the fetcher skip read-ahead blocks it
+  // already has without reading them from disk.
+  virtual bool contains(const ObjectKey& object, std::uint64_t index) const = 0;
   virtual BlockCacheStats stats() const = 0;
 };
 

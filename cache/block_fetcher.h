@@ -7,6 +7,10 @@
 // - Read-ahead: the caller passes how many bytes after the read to fetch as well (see
 //   ReadaheadWindow); those blocks are admitted to the cache but not returned.
 // - A downloaded block is checked for its exact length before it is returned or cached.
+// - Read-ahead runs inside the read (no background downloads): it extends the request of a read
+//   that misses, and a read served from the cache tops it up only when the first block it lacks
+//   lies in the first half of the read-ahead range, so sequential readers refill in big requests.
+//   A failed read-ahead-only request is logged, not reported to the reader.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +23,7 @@
 namespace hfs::cache {
 
 // Fetches exactly bytes [offset, offset+length) of the object version; throws hfs::Error.
+// Called from several threads at once (parallel runs of one read, concurrent reads).
 using RangeSource = std::function<std::string(std::uint64_t offset, std::uint64_t length)>;
 
 struct RemoteObject {
@@ -47,9 +52,10 @@ class BlockFetcher {
 std::unique_ptr<BlockFetcher> make_block_fetcher(BlockCache& cache, unsigned max_parallel,
                                                  std::uint64_t max_request_bytes);
 
-// Per-open-file read-ahead: starts at 0 so header reads stay cheap (one block), doubles on each
-// sequential read up to max_bytes, tolerates small jitter (reads that overlap or land within
-// one block of the previous end), and resets on a real seek.
+// Per-open-file read-ahead: starts at 0 so header reads stay cheap (one block); the first
+// sequential read sets it to twice that read's length, each further one doubles it, up to
+// max_bytes; tolerates jitter (a read starting within one block of the previous end, before or
+// after it) and resets to 0 on a real seek. Not thread-safe: one per open file, under its lock.
 class ReadaheadWindow {
  public:
   explicit ReadaheadWindow(std::uint64_t max_bytes = 16 * 1024 * 1024) : max_bytes_(max_bytes) {}

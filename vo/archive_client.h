@@ -48,6 +48,9 @@ class ArchiveClient {
   virtual std::string read(const ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) = 0;
 };
 
-std::unique_ptr<ArchiveClient> make_http_archive_client(std::shared_ptr<HttpTransport> transport);
+// Sends HEAD (falling back to "Range: bytes=0-0" when HEAD is refused, gives no length or an
+// encoded one) and ranged GETs, all with "Accept-Encoding: identity"; retries per `retry`.
+std::unique_ptr<ArchiveClient> make_http_archive_client(std::shared_ptr<HttpTransport> transport,
+                                                        RetryPolicy retry = {});
 
 }  // namespace hfs::vo

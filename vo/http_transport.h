@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,9 @@ struct HttpRequest {
   std::string body;                                          // POST body, sent as given
   std::string content_type;                                  // of the POST body
   std::optional<ByteRange> range;
+  // Deadline of this one request when shorter than the transport's own total timeout (the
+  // retry loop passes what is left of its operation's deadline); 0 = the transport's.
+  std::chrono::milliseconds timeout{0};
 };
 
 struct HttpResponse {
@@ -37,15 +41,18 @@ struct HttpResponse {
   std::optional<std::string> header(const std::string& lower_name) const;
 };
 
-// Parsed "Content-Range: bytes first-last/total" (total may be "*": unknown).
+// Parsed "Content-Range: bytes first-last/total" (total may be "*": unknown), or the
+// "bytes */total" of a 416 answer (satisfied = false; first and last are then 0).
 struct ContentRange {
   std::uint64_t first = 0;
   std::uint64_t last = 0;
   std::optional<std::uint64_t> total;
+  bool satisfied = true;
 };
 std::optional<ContentRange> parse_content_range(const std::string& value);
 
-// RFC 7231 HTTP-date ("Sun, 06 Nov 1994 08:49:37 GMT") to seconds since the epoch.
+// RFC 7231 HTTP-date ("Sun, 06 Nov 1994 08:49:37 GMT"; also the obsolete RFC 850 and asctime
+// forms) to seconds since the epoch.
 std::optional<std::int64_t> parse_http_date(const std::string& value);
 
 class HttpTransport {
@@ -53,8 +60,9 @@ class HttpTransport {
   virtual ~HttpTransport() = default;
 
   // Performs one request and returns whatever HTTP status came back; throws hfs::Error only
-  // when no complete HTTP answer arrived (ETIMEDOUT on the deadline, EHOSTUNREACH/ECONNREFUSED
-  // when no connection could be made, EIO on a reset or truncated body). Thread-safe.
+  // when no complete HTTP answer arrived (ETIMEDOUT on the deadline or a stall, EHOSTUNREACH/
+  // ECONNREFUSED when no connection could be made, EIO on a reset or truncated body, ELOOP on
+  // too many redirects, EFBIG on a body over the size cap). Thread-safe.
   virtual HttpResponse perform(const HttpRequest& request) = 0;
 };
 
@@ -62,10 +70,37 @@ struct CurlTransportOptions {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds timeout{60000};  // whole request; 0 = none
   std::string user_agent = "heasarcfs";
+  // An answer that has started (headers arriving) and then brings no byte for this long is
+  // aborted (ETIMEDOUT) even under the total timeout: a server that stalls mid-body must not
+  // hold a FUSE thread for a minute. Waiting for the first byte is bounded by `timeout` only
+  // (a large cone search may take a while to start). 0 = no stall check.
+  std::chrono::milliseconds stall_timeout{15000};
+  long max_redirects = 5;                         // more -> ELOOP
+  std::uint64_t max_body_bytes = 64ull << 20;     // a larger body -> EFBIG (bounds memory)
+  unsigned max_idle_handles = 16;                 // easy handles (and their connections) kept
 };
 
 // libcurl-backed transport. Keeps a pool of easy handles (so connections are reused with
 // keep-alive) shared by all threads; honours http_proxy/https_proxy/no_proxy like curl does.
 std::unique_ptr<HttpTransport> make_curl_transport(const CurlTransportOptions& options);
+
+// How the VO and archive clients retry transient failures: 5xx (but 501/505) and 429 answers,
+// honouring Retry-After, and transport errors EIO/ECONNREFUSED/ECONNRESET. Never 4xx, never
+// ETIMEDOUT (the deadline is spent), never anything after the operation's deadline.
+struct RetryPolicy {
+  unsigned max_attempts = 4;                       // the first try plus 3 retries
+  std::chrono::milliseconds initial_backoff{250};  // doubled per retry, jittered in [b/2, b]
+  std::chrono::milliseconds max_backoff{8000};     // caps the backoff and Retry-After
+  std::chrono::milliseconds deadline{120000};      // whole operation, retries included
+};
+
+bool is_retryable_status(long status);
+bool is_retryable_errno(int errnum);
+
+// Performs the request, retrying per the policy; each attempt's timeout is cut to what is left
+// of the deadline. Returns the last answer (possibly still a 5xx once the retries are spent) or
+// throws the last transport error. `component` names the caller in retry log lines.
+HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request, const RetryPolicy& policy,
+                                  std::string_view component);
 
 }  // namespace hfs::vo

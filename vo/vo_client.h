@@ -37,6 +37,9 @@ struct VoEndpoints {
   std::string authority = "ivo://nasa.heasarc";
 };
 
-std::unique_ptr<VoClient> make_http_vo_client(std::shared_ptr<HttpTransport> transport, VoEndpoints endpoints);
+// Every operation is one request (retried per `retry` on transient failures). HTTP 404 ->
+// ENOENT, other non-2xx -> EIO naming status and URL, unparseable answers -> EPROTO.
+std::unique_ptr<VoClient> make_http_vo_client(std::shared_ptr<HttpTransport> transport, VoEndpoints endpoints,
+                                              RetryPolicy retry = {});
 
 }  // namespace hfs::vo

@@ -2,7 +2,15 @@
 //
 // Cells are kept as text in the TABLEDATA form whatever the serialization, so a BINARY double
 // 182.63573325 reads "182.63573325" (shortest round-trip form); a null cell is std::nullopt.
-// Arrays of numbers are space-separated, as in TABLEDATA.
+// Arrays of numbers are space-separated, as in TABLEDATA; booleans read "T"/"F", complex
+// numbers "re im", unicodeChar is converted to UTF-8.
+//
+// Null cells (std::nullopt): a FIELD's VALUES null= value, a scalar float/double NaN, a BINARY2
+// null bit, an unset boolean, and an empty TD of a scalar numeric/boolean field. An empty string
+// or array stays "" (a char TD that is empty, a zero-length BINARY char array).
+//
+// Element names are matched on their local part, so <vot:TABLE> and <TABLE> in any namespace
+// (1.1..1.4 or none) read the same.
 #pragma once
 
 #include <optional>
@@ -28,8 +36,10 @@ struct VoField {
   std::string utype;
   std::string xtype;
   std::string description;
+  std::optional<std::string> null_value;  // <VALUES null="..."> (cells equal to it read as nullopt)
 
-  // True for the numeric scalar datatypes (short..double, unsignedByte), false for char & co.
+  // True for the numeric datatypes (unsignedByte, short, int, long, float, double) with a scalar
+  // arraysize ("" or "1"); false for char & co, complex numbers and arrays.
   bool is_numeric() const;
 };
 
@@ -53,6 +63,8 @@ using VoRow = std::vector<VoCell>;
 struct VoTableData {
   std::string name;
   std::vector<VoField> fields;
+  std::vector<VoParam> params;  // PARAMs of the TABLE
+  std::vector<VoInfo> infos;    // INFOs of the TABLE (e.g. after DATA)
   std::vector<VoRow> rows;
 
   // Index of the field of that name (case-insensitive), if any.
@@ -77,16 +89,21 @@ struct VoDocument {
   std::vector<VoInfo> infos;          // INFOs directly under VOTABLE
   std::vector<VoResource> resources;  // in document order, nested resources flattened after their parent
 
-  // QUERY_STATUS from the results resource (or the document), "" when absent.
+  // QUERY_STATUS from the document's or any resource's INFOs, "" when absent. Services may send
+  // several (DaCHS: "OK" before the table, "OVERFLOW" after it): ERROR wins, then OVERFLOW,
+  // then the first one.
   std::string query_status() const;
   // The QUERY_STATUS INFO's text (the service's error message), "" when absent.
   std::string query_status_message() const;
-  // The first TABLE of the first resource of type "results" (or the first table at all).
+  // The first TABLE of the first resource of type "results" (the default type of a RESOURCE),
+  // or else the first table at all; nullptr when there is no table.
   const VoTableData* results_table() const;
 };
 
 // Parses a whole document. Throws hfs::Error(EPROTO) with a message naming what was wrong
-// (not XML, no VOTABLE root, a BINARY stream shorter than its fields, bad base64, ...).
+// (not XML, no VOTABLE root, a BINARY stream shorter than its fields, bad base64, DATA without
+// FIELDs, a TR with more TDs than FIELDs, FITS or external streams, ...). The rows it builds are
+// bounded by the size of the document, whatever its declared arraysizes.
 VoDocument parse_votable(std::string_view xml);
 
 }  // namespace hfs::vo

@@ -1,0 +1,454 @@
+#define BOOST_TEST_MODULE http_transport
+#include <boost/test/unit_test.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "tests/support/failing_transport.h"
+#include "tests/support/fake_transport.h"
+#include "tests/support/test_http_server.h"
+#include "vo/error.h"
+#include "vo/http_transport.h"
+
+using namespace hfs;
+using namespace std::chrono_literals;
+using hfs::test::TestHttpServer;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct LoopbackWithoutProxy {
+  LoopbackWithoutProxy() { test::bypass_proxies_for_loopback(); }
+};
+BOOST_TEST_GLOBAL_FIXTURE(LoopbackWithoutProxy);
+
+vo::HttpRequest get(const std::string& url) {
+  vo::HttpRequest request;
+  request.url = url;
+  return request;
+}
+
+// Runs the request, expecting hfs::Error; returns its errno and how long it took.
+std::pair<int, std::chrono::milliseconds> expect_error(vo::HttpTransport& transport, const vo::HttpRequest& request) {
+  auto start = Clock::now();
+  try {
+    auto response = transport.perform(request);
+    BOOST_ERROR("expected an error, got HTTP " << response.status);
+  } catch (const Error& error) {
+    BOOST_TEST_MESSAGE("error: " << error.what());
+    BOOST_TEST(std::string(error.what()).find(request.url) != std::string::npos);
+    return {error.errnum(), std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start)};
+  }
+  return {0, 0ms};
+}
+
+long long ms_since(Clock::time_point start) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+}
+
+std::string pattern(std::size_t size) {
+  std::string data(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>('a' + (i * 7 + i / 251) % 26);
+  return data;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(get_returns_status_body_and_lower_cased_headers) {
+  TestHttpServer server;
+  server.add("/hello", {.body = "hello world", .content_type = "text/plain", .etag = "\"v1\"",
+                        .last_modified = "Fri, 06 Nov 2020 20:20:00 GMT", .headers = {{"X-Custom", "Some Value"}}});
+  auto transport = vo::make_curl_transport({});
+  auto response = transport->perform(get(server.url("/hello")));
+  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.body == "hello world");
+  BOOST_TEST(response.header("x-custom").value_or("") == "Some Value");
+  BOOST_TEST(response.header("etag").value_or("") == "\"v1\"");
+  BOOST_TEST(response.header("content-type").value_or("") == "text/plain");
+  BOOST_TEST(!response.header("X-Custom").has_value());  // lookups take lower-case names
+  BOOST_TEST(response.effective_url == server.url("/hello"));
+
+  auto logged = server.requests().at(0);
+  BOOST_TEST(logged.method == "GET");
+  BOOST_TEST(logged.headers.count("accept-encoding") == 0u);  // identity: nothing asked for
+  BOOST_TEST(logged.headers["user-agent"] == "heasarcfs");
+}
+
+BOOST_AUTO_TEST_CASE(non_2xx_answers_are_returned_not_thrown) {
+  TestHttpServer server;
+  auto transport = vo::make_curl_transport({});
+  auto response = transport->perform(get(server.url("/missing")));
+  BOOST_TEST(response.status == 404);
+}
+
+BOOST_AUTO_TEST_CASE(head_has_no_body_and_reports_the_length) {
+  TestHttpServer server;
+  server.add("/file", {.body = pattern(5000)});
+  auto transport = vo::make_curl_transport({});
+  vo::HttpRequest request = get(server.url("/file"));
+  request.method = vo::HttpRequest::Method::head;
+  auto response = transport->perform(request);
+  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.body.empty());
+  BOOST_TEST(response.header("content-length").value_or("") == "5000");
+  BOOST_TEST(server.requests().at(0).method == "HEAD");
+  BOOST_TEST(server.requests().at(0).body_bytes == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(post_sends_the_body_with_its_content_type) {
+  TestHttpServer server;
+  server.add("/tap/sync", {.body = "<VOTABLE/>"});
+  auto transport = vo::make_curl_transport({});
+  vo::HttpRequest request = get(server.url("/tap/sync"));
+  request.method = vo::HttpRequest::Method::post;
+  request.body = "REQUEST=doQuery&LANG=ADQL&QUERY=SELECT+1";
+  request.content_type = "application/x-www-form-urlencoded";
+  auto response = transport->perform(request);
+  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.body == "<VOTABLE/>");
+  auto logged = server.requests().at(0);
+  BOOST_TEST(logged.method == "POST");
+  BOOST_TEST(logged.body == request.body);
+  BOOST_TEST(logged.headers["content-type"] == "application/x-www-form-urlencoded");
+  BOOST_TEST(logged.headers.count("expect") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(range_request_gets_exactly_the_slice) {
+  TestHttpServer server;
+  std::string data = pattern(100000);
+  server.add("/data.fits", {.body = data});
+  auto transport = vo::make_curl_transport({});
+  vo::HttpRequest request = get(server.url("/data.fits"));
+  request.range = vo::ByteRange{1000, 1999};
+  request.headers = {{"Accept-Encoding", "identity"}};
+  auto response = transport->perform(request);
+  BOOST_TEST(response.status == 206);
+  BOOST_TEST(response.body == data.substr(1000, 1000));
+  auto range = vo::parse_content_range(response.header("content-range").value_or(""));
+  BOOST_REQUIRE(range.has_value());
+  BOOST_TEST(range->first == 1000u);
+  BOOST_TEST(range->last == 1999u);
+  BOOST_TEST(range->total.value_or(0) == 100000u);
+  auto logged = server.requests().at(0);
+  BOOST_TEST(logged.range == "bytes=1000-1999");
+  BOOST_TEST(logged.headers["accept-encoding"] == "identity");
+  BOOST_TEST(logged.body_bytes == 1000u);
+}
+
+BOOST_AUTO_TEST_CASE(keep_alive_reuses_one_connection) {
+  TestHttpServer server;
+  server.add("/a", {.body = "A"});
+  auto transport = vo::make_curl_transport({});
+  for (int i = 0; i < 20; ++i) BOOST_TEST(transport->perform(get(server.url("/a"))).body == "A");
+  BOOST_TEST(server.request_count() == 20u);
+  BOOST_TEST(server.connections_accepted() == 1);
+}
+
+BOOST_AUTO_TEST_CASE(redirects_are_followed_and_only_the_final_headers_kept) {
+  TestHttpServer server;
+  server.add("/old", {.status = 302, .headers = {{"Location", "/new/"}, {"X-Hop", "first"}}});
+  server.add("/new/", {.body = "moved here", .headers = {{"X-Final", "yes"}}});
+  server.add("/loop", {.status = 302, .headers = {{"Location", "/loop"}}});
+  auto transport = vo::make_curl_transport({});
+  auto response = transport->perform(get(server.url("/old")));
+  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.body == "moved here");
+  BOOST_TEST(response.effective_url == server.url("/new/"));
+  BOOST_TEST(response.header("x-final").value_or("") == "yes");
+  BOOST_TEST(!response.header("x-hop").has_value());
+  BOOST_TEST(!response.header("location").has_value());
+
+  auto [errnum, elapsed] = expect_error(*transport, get(server.url("/loop")));
+  BOOST_TEST(errnum == ELOOP);
+  BOOST_TEST(server.request_count() == 2u + 6u);  // the first try and 5 redirects
+}
+
+BOOST_AUTO_TEST_CASE(hang_times_out_within_the_deadline) {
+  TestHttpServer server;
+  server.add("/slow", {.body = "never"});
+  server.set_faults("/slow", {.hang = true});
+  vo::CurlTransportOptions options;
+  options.timeout = 400ms;
+  auto transport = vo::make_curl_transport(options);
+  auto [errnum, elapsed] = expect_error(*transport, get(server.url("/slow")));
+  BOOST_TEST(errnum == ETIMEDOUT);
+  BOOST_TEST_MESSAGE("timeout 400 ms, failed after " << elapsed.count() << " ms");
+  std::printf("measured: transport timeout 400 ms -> ETIMEDOUT after %lld ms\n",
+              static_cast<long long>(elapsed.count()));
+  BOOST_TEST(elapsed.count() >= 390);
+  BOOST_TEST(elapsed.count() < 1000);
+}
+
+BOOST_AUTO_TEST_CASE(request_timeout_shortens_the_transport_timeout) {
+  TestHttpServer server;
+  server.add("/slow", {.body = "never"});
+  server.set_faults("/slow", {.hang = true});
+  auto transport = vo::make_curl_transport({});  // 60 s
+  auto request = get(server.url("/slow"));
+  request.timeout = 250ms;
+  auto [errnum, elapsed] = expect_error(*transport, request);
+  BOOST_TEST(errnum == ETIMEDOUT);
+  BOOST_TEST(elapsed.count() >= 240);
+  BOOST_TEST(elapsed.count() < 900);
+}
+
+BOOST_AUTO_TEST_CASE(a_body_stalled_midway_is_aborted_by_the_stall_timeout) {
+  TestHttpServer server;
+  server.add("/stall", {.body = pattern(200000)});
+  server.set_faults("/stall", {.stall_mid_body = true});
+  vo::CurlTransportOptions options;
+  options.timeout = 30s;
+  options.stall_timeout = 1s;
+  auto transport = vo::make_curl_transport(options);
+  auto [errnum, elapsed] = expect_error(*transport, get(server.url("/stall")));
+  BOOST_TEST(errnum == ETIMEDOUT);
+  std::printf("measured: stall timeout 1000 ms -> ETIMEDOUT after %lld ms\n", static_cast<long long>(elapsed.count()));
+  BOOST_TEST(elapsed.count() >= 990);
+  BOOST_TEST(elapsed.count() < 2500);  // curl looks about once a second
+
+  // A slow first byte is not a stall: only the total timeout bounds it.
+  server.add("/slow-start", {.body = "late"});
+  server.set_faults("/slow-start", {.delay = 1500ms});
+  BOOST_TEST(transport->perform(get(server.url("/slow-start"))).body == "late");
+}
+
+BOOST_AUTO_TEST_CASE(reset_or_truncated_body_is_eio) {
+  TestHttpServer server;
+  server.add("/reset", {.body = pattern(300000)});
+  server.set_faults("/reset", {.reset_mid_body = true});
+  server.add("/short", {.body = pattern(300000)});
+  server.set_faults("/short", {.truncate_body = true});
+  auto transport = vo::make_curl_transport({});
+  BOOST_TEST(expect_error(*transport, get(server.url("/reset"))).first == EIO);
+  BOOST_TEST(expect_error(*transport, get(server.url("/short"))).first == EIO);
+  // The transport is still usable afterwards.
+  server.add("/ok", {.body = "fine"});
+  BOOST_TEST(transport->perform(get(server.url("/ok"))).body == "fine");
+}
+
+BOOST_AUTO_TEST_CASE(closed_port_is_econnrefused_and_unknown_host_ehostunreach) {
+  auto transport = vo::make_curl_transport({});
+  std::string refused = "http://127.0.0.1:" + std::to_string(test::closed_local_port()) + "/x";
+  BOOST_TEST(expect_error(*transport, get(refused)).first == ECONNREFUSED);
+  BOOST_TEST(expect_error(*transport, get("http://heasarcfs-test.invalid/x")).first == EHOSTUNREACH);
+  BOOST_TEST(expect_error(*transport, get("ftp://127.0.0.1/x")).first == EINVAL);
+}
+
+BOOST_AUTO_TEST_CASE(body_over_the_cap_is_efbig) {
+  TestHttpServer server;
+  server.add("/big", {.body = pattern(1 << 20)});
+  vo::CurlTransportOptions options;
+  options.max_body_bytes = 100000;
+  auto transport = vo::make_curl_transport(options);
+  BOOST_TEST(expect_error(*transport, get(server.url("/big"))).first == EFBIG);
+  auto request = get(server.url("/big"));
+  request.range = vo::ByteRange{0, 99999};  // exactly the cap is fine
+  BOOST_TEST(transport->perform(request).body.size() == 100000u);
+  request.method = vo::HttpRequest::Method::head;  // a HEAD of a large object is fine too
+  request.range.reset();
+  BOOST_TEST(transport->perform(request).header("content-length").value_or("") == "1048576");
+}
+
+BOOST_AUTO_TEST_CASE(header_lookup_takes_the_last_of_a_name) {
+  vo::HttpResponse response;
+  response.headers = {{"etag", "\"a\""}, {"x", "1"}, {"etag", "\"b\""}};
+  BOOST_TEST(response.header("etag").value_or("") == "\"b\"");
+  BOOST_TEST(!response.header("missing").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(parse_content_range_edge_cases) {
+  auto range = vo::parse_content_range("bytes 0-0/1");
+  BOOST_REQUIRE(range.has_value());
+  BOOST_TEST((range->first == 0u && range->last == 0u && range->total.value_or(9) == 1u && range->satisfied));
+  range = vo::parse_content_range("  Bytes 100-199/*  ");
+  BOOST_REQUIRE(range.has_value());
+  BOOST_TEST((range->first == 100u && range->last == 199u && !range->total.has_value()));
+  range = vo::parse_content_range("bytes */12345");
+  BOOST_REQUIRE(range.has_value());
+  BOOST_TEST((!range->satisfied && range->total.value_or(0) == 12345u));
+  range = vo::parse_content_range("bytes 0-18446744073709551614/18446744073709551615");
+  BOOST_REQUIRE(range.has_value());
+  BOOST_TEST(range->last == 18446744073709551614ull);
+
+  for (const char* bad : {"", "bytes", "bytes ", "bytes 5-4/10", "bytes 0-10/10", "bytes 0-9", "bytes -1-9/10",
+                          "bytes 0-9/-10", "bytes */*", "items 0-9/10", "bytes=0-9/10", "bytes 0 - 9/10x",
+                          "bytes 0-99999999999999999999/100000000000000000000", "bytes a-b/c", "bytes 1-2/3/4"}) {
+    BOOST_TEST(!vo::parse_content_range(bad).has_value(), "accepted '" << bad << "'");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(parse_http_date_edge_cases) {
+  BOOST_TEST(vo::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").value_or(0) == 784111777);
+  BOOST_TEST(vo::parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT").value_or(0) == 784111777);  // RFC 850
+  BOOST_TEST(vo::parse_http_date("Sun Nov  6 08:49:37 1994").value_or(0) == 784111777);        // asctime
+  BOOST_TEST(vo::parse_http_date("  Fri, 06 Nov 2020 20:20:00 GMT ").value_or(0) == 1604694000);
+  BOOST_TEST(vo::parse_http_date("Thu, 01 Jan 1970 00:00:01 GMT").value_or(0) == 1);
+  for (const char* bad : {"", "   ", "garbage", "12345", "Sun, 99 Foo 1994 99:99:99 GMT"}) {
+    BOOST_TEST(!vo::parse_http_date(bad).has_value(), "accepted '" << bad << "'");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_requests_from_8_threads) {
+  TestHttpServer server;
+  std::string data = pattern(1 << 20);
+  server.add("/big.evt", {.body = data});
+  auto transport = vo::make_curl_transport({});
+  std::atomic<int> wrong{0}, errors{0};
+  constexpr int kThreads = 8, kPerThread = 40;
+  {
+    std::vector<std::jthread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          std::uint64_t first = static_cast<std::uint64_t>((t * 131071 + i * 8191) % (data.size() - 20000));
+          auto request = get(server.url("/big.evt"));
+          request.range = vo::ByteRange{first, first + 9999 + static_cast<std::uint64_t>(i)};
+          try {
+            auto response = transport->perform(request);
+            if (response.status != 206 || response.body != data.substr(first, 10000 + i)) ++wrong;
+          } catch (const Error&) {
+            ++errors;
+          }
+        }
+      });
+    }
+  }
+  BOOST_TEST(wrong.load() == 0);
+  BOOST_TEST(errors.load() == 0);
+  BOOST_TEST(server.request_count() == static_cast<std::size_t>(kThreads * kPerThread));
+  std::printf("measured: %d requests from %d threads over %d connections\n", kThreads * kPerThread, kThreads,
+              server.connections_accepted());
+  BOOST_TEST(server.connections_accepted() <= kThreads);  // pooled handles keep their connections
+}
+
+// --- perform_with_retries ---
+
+namespace {
+vo::RetryPolicy fast_retries() {
+  vo::RetryPolicy policy;
+  policy.initial_backoff = 10ms;
+  policy.max_backoff = 50ms;
+  policy.deadline = 10s;
+  return policy;
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(retries_503_until_success) {
+  TestHttpServer server;
+  server.add("/flaky", {.body = "finally"});
+  server.set_faults("/flaky", {.fail_next = 2, .retry_after = "0"});
+  auto transport = vo::make_curl_transport({});
+  auto response = vo::perform_with_retries(*transport, get(server.url("/flaky")), fast_retries(), "test");
+  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.body == "finally");
+  auto log = server.requests();
+  BOOST_REQUIRE(log.size() == 3u);
+  BOOST_TEST((log[0].status == 503 && log[1].status == 503 && log[2].status == 200));
+}
+
+BOOST_AUTO_TEST_CASE(retries_are_bounded_and_the_last_answer_returned) {
+  TestHttpServer server;
+  server.add("/down", {.body = "x"});
+  server.set_faults("/down", {.fail_next = 1000, .fail_status = 502});
+  auto transport = vo::make_curl_transport({});
+  auto response = vo::perform_with_retries(*transport, get(server.url("/down")), fast_retries(), "test");
+  BOOST_TEST(response.status == 502);
+  BOOST_TEST(server.request_count() == 4u);  // 1 + 3 retries
+}
+
+BOOST_AUTO_TEST_CASE(client_errors_and_501_are_not_retried) {
+  TestHttpServer server;
+  server.add("/gone", {.status = 410});
+  server.add("/teapot", {.body = "x"});
+  server.set_faults("/teapot", {.fail_next = 5, .fail_status = 429});
+  server.add("/unimplemented", {.status = 501});
+  auto transport = vo::make_curl_transport({});
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/missing")), fast_retries(), "t").status == 404);
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/gone")), fast_retries(), "t").status == 410);
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/unimplemented")), fast_retries(), "t").status == 501);
+  BOOST_TEST(server.request_count() == 3u);
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/teapot")), fast_retries(), "t").status == 429);
+  BOOST_TEST(server.request_count() == 3u + 4u);  // 429 is retried
+}
+
+BOOST_AUTO_TEST_CASE(transport_errors_retried_only_when_transient) {
+  auto fake = std::make_shared<test::FakeTransport>();
+  fake->add("http://h/x", test::FakeTransport::ok("body"));
+  test::FailingTransport failing(fake);
+  failing.fail_matching(nullptr, {.errnum = ECONNREFUSED}, 2);
+  BOOST_TEST(vo::perform_with_retries(failing, get("http://h/x"), fast_retries(), "t").body == "body");
+  BOOST_TEST(failing.calls() == 3);
+
+  failing.clear();
+  failing.fail_matching(nullptr, {.errnum = EIO});
+  try {
+    vo::perform_with_retries(failing, get("http://h/x"), fast_retries(), "t");
+    BOOST_ERROR("expected EIO");
+  } catch (const Error& error) {
+    BOOST_TEST(error.errnum() == EIO);
+  }
+  BOOST_TEST(failing.calls() == 3 + 4);
+
+  failing.clear();
+  failing.fail_matching(nullptr, {.errnum = ETIMEDOUT});
+  try {
+    vo::perform_with_retries(failing, get("http://h/x"), fast_retries(), "t");
+    BOOST_ERROR("expected ETIMEDOUT");
+  } catch (const Error& error) {
+    BOOST_TEST(error.errnum() == ETIMEDOUT);
+  }
+  BOOST_TEST(failing.calls() == 3 + 4 + 1);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_is_honoured_and_capped) {
+  TestHttpServer server;
+  server.add("/busy", {.body = "ok"});
+  auto transport = vo::make_curl_transport({});
+  auto policy = fast_retries();
+  policy.max_backoff = 5s;
+  server.set_faults("/busy", {.fail_next = 1, .retry_after = "1"});
+  auto start = Clock::now();
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/busy")), policy, "t").status == 200);
+  long long waited = ms_since(start);
+  BOOST_TEST(waited >= 1000);
+  BOOST_TEST(waited < 2500);
+
+  policy.max_backoff = 100ms;
+  server.set_faults("/busy", {.fail_next = 1, .retry_after = "3600"});
+  start = Clock::now();
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/busy")), policy, "t").status == 200);
+  BOOST_TEST(ms_since(start) < 1000);
+}
+
+BOOST_AUTO_TEST_CASE(the_deadline_bounds_attempts_and_their_timeouts) {
+  TestHttpServer server;
+  server.add("/slow", {.body = "x"});
+  server.set_faults("/slow", {.hang = true});
+  auto transport = vo::make_curl_transport({});  // 60 s per request
+  auto policy = fast_retries();
+  policy.deadline = 500ms;
+  auto start = Clock::now();
+  try {
+    vo::perform_with_retries(*transport, get(server.url("/slow")), policy, "t");
+    BOOST_ERROR("expected ETIMEDOUT");
+  } catch (const Error& error) {
+    BOOST_TEST(error.errnum() == ETIMEDOUT);
+  }
+  long long elapsed = ms_since(start);
+  BOOST_TEST(elapsed >= 480);
+  BOOST_TEST(elapsed < 1200);
+
+  server.add("/down", {.body = "x"});
+  server.set_faults("/down", {.fail_next = 1000});
+  policy.initial_backoff = 400ms;
+  policy.max_backoff = 400ms;
+  start = Clock::now();
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/down")), policy, "t").status == 503);
+  BOOST_TEST(ms_since(start) < 700);
+  BOOST_TEST(server.requests().back().path == "/down");
+  std::size_t down_requests = 0;
+  for (const auto& logged : server.requests()) down_requests += logged.path == "/down";
+  BOOST_TEST(down_requests <= 2u);
+}

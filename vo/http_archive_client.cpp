@@ -1,0 +1,234 @@
+// ArchiveClient over HTTP (the Apache-served /FTP/ tree): autoindex pages for listings, HEAD
+// (or a one-byte ranged GET) for exact metadata, ranged GETs checked byte for byte for reads.
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <thread>
+
+#include "vo/archive_client.h"
+#include "vo/error.h"
+
+namespace hfs::vo {
+namespace {
+
+constexpr const char* kComponent = "archive";
+
+bool is_success(long status) { return status >= 200 && status < 300; }
+
+// Errors for answers that are not what the operation needs: 404 -> ENOENT, the rest EIO.
+[[noreturn]] void throw_for_status(const char* what, const std::string& url, long status) {
+  std::string message = std::string(what) + " " + url + ": HTTP " + std::to_string(status);
+  throw Error(status == 404 || status == 410 ? ENOENT : EIO, message);
+}
+
+std::optional<std::uint64_t> parse_length(const std::string& text) {
+  if (text.empty() || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return std::nullopt;
+  }
+  try {
+    return std::stoull(text);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+// An encoded body's Content-Length is not the object's size (rclone#2247); "identity" is no encoding.
+bool has_content_encoding(const HttpResponse& response) {
+  auto encoding = response.header("content-encoding");
+  return encoding && !encoding->empty() && *encoding != "identity";
+}
+
+void take_validators(const HttpResponse& response, ObjectInfo& info) {
+  info.etag = response.header("etag").value_or("");
+  if (auto modified = response.header("last-modified")) {
+    if (auto seconds = parse_http_date(*modified)) info.mtime = *seconds;
+  }
+}
+
+class HttpArchiveClient final : public ArchiveClient {
+ public:
+  HttpArchiveClient(std::shared_ptr<HttpTransport> transport, RetryPolicy retry)
+      : transport_(std::move(transport)), retry_(retry) {}
+
+  std::vector<IndexEntry> list(const std::string& dir_url) override {
+    HttpRequest request;
+    request.url = dir_url;
+    auto response = perform(request);
+    if (!is_success(response.status)) throw_for_status("listing", dir_url, response.status);
+    // Entries resolve against the page's final URL (a redirect may have added the '/').
+    const std::string& base = response.effective_url.empty() ? dir_url : response.effective_url;
+    try {
+      return parse_autoindex(response.body, base);
+    } catch (const Error& error) {
+      throw Error(error.errnum(), std::string(error.what()) + " (listing " + dir_url + ")");
+    }
+  }
+
+  ObjectInfo stat(const std::string& url) override {
+    HttpRequest head;
+    head.method = HttpRequest::Method::head;
+    head.url = url;
+    auto response = perform(head);
+    bool head_refused = response.status == 405 || response.status == 501;
+    if (!is_success(response.status) && !head_refused) throw_for_status("HEAD", url, response.status);
+    if (!head_refused && !has_content_encoding(response)) {
+      if (auto length = parse_length(response.header("content-length").value_or(""))) {
+        ObjectInfo info;
+        info.url = url;
+        info.size = *length;
+        take_validators(response, info);
+        return info;
+      }
+    }
+    // HEAD refused, without a length or with an encoded one: one byte with a Range tells the
+    // total in Content-Range.
+    return stat_by_range(url);
+  }
+
+  std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) override {
+    std::vector<StatResult> results(urls.size());
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+      for (std::size_t i = next++; i < urls.size(); i = next++) {
+        try {
+          results[i].info = stat(urls[i]);
+        } catch (const Error& error) {
+          results[i].errnum = error.errnum();
+          results[i].message = error.what();
+        } catch (const std::exception& error) {
+          results[i].errnum = EIO;
+          results[i].message = error.what();
+        }
+      }
+    };
+    std::size_t workers = std::min<std::size_t>(std::max(1u, max_parallel), urls.size());
+    if (workers <= 1) {
+      work();
+      return results;
+    }
+    {
+      std::vector<std::jthread> threads;
+      threads.reserve(workers - 1);
+      for (std::size_t i = 0; i + 1 < workers; ++i) threads.emplace_back(work);
+      work();  // the calling thread is one of the workers
+    }  // joins them: `results` is complete from here on
+    return results;
+  }
+
+  std::string read(const ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override {
+    if (offset >= expected.size || length == 0) return "";
+    length = std::min(length, expected.size - offset);
+    const std::uint64_t last = offset + length - 1;
+    const std::string asked = std::to_string(offset) + "-" + std::to_string(last);
+
+    HttpRequest request;
+    request.url = expected.url;
+    request.range = ByteRange{offset, last};
+    auto response = perform(request);
+    const std::string where = expected.url + " bytes " + asked;
+
+    if (response.status == 416) throw Error(ESTALE, where + ": range not satisfiable any more (object shrank)");
+    if (!is_success(response.status)) throw_for_status("GET", where, response.status);
+    check_validators(expected, response, where);
+
+    auto content_range = parse_content_range(response.header("content-range").value_or(""));
+    if (response.status == 200) {
+      // An ignored Range is fine only when the whole object was asked for and came.
+      if (offset == 0 && length == expected.size && response.body.size() == length) {
+        return std::move(response.body);
+      }
+      throw Error(EIO, where + ": server ignored the Range (HTTP 200, " + std::to_string(response.body.size()) +
+                           " bytes)");
+    }
+    if (response.status != 206) {
+      throw Error(EIO, where + ": unexpected HTTP " + std::to_string(response.status) + " to a range request");
+    }
+    if (!content_range || !content_range->satisfied) {
+      throw Error(EIO, where + ": 206 without a valid Content-Range ('" +
+                           response.header("content-range").value_or("") + "')");
+    }
+    if (content_range->total && *content_range->total != expected.size) {
+      throw Error(ESTALE, where + ": object is now " + std::to_string(*content_range->total) + " bytes, was " +
+                              std::to_string(expected.size));
+    }
+    if (content_range->first != offset || content_range->last != last) {
+      throw Error(EIO, where + ": server sent bytes " + std::to_string(content_range->first) + "-" +
+                           std::to_string(content_range->last) + " instead");
+    }
+    if (response.body.size() != length) {
+      throw Error(EIO, where + ": body of " + std::to_string(response.body.size()) + " bytes, expected " +
+                           std::to_string(length));
+    }
+    return std::move(response.body);
+  }
+
+ private:
+  ObjectInfo stat_by_range(const std::string& url) {
+    HttpRequest request;
+    request.url = url;
+    request.range = ByteRange{0, 0};
+    auto response = perform(request);
+    ObjectInfo info;
+    info.url = url;
+    take_validators(response, info);
+    auto content_range = parse_content_range(response.header("content-range").value_or(""));
+    if (response.status == 206 || response.status == 416) {
+      // The total counts stored bytes even under a Content-Encoding (Apache labels .gz files
+      // x-gzip); curl never decodes. 416 "bytes */0": an empty object has no byte 0.
+      if (content_range && content_range->total && (response.status == 206 || !content_range->satisfied)) {
+        info.size = *content_range->total;
+        return info;
+      }
+      throw Error(EIO, "GET " + url + " bytes 0-0: HTTP " + std::to_string(response.status) +
+                           " without a usable Content-Range total");
+    }
+    if (response.status == 200 && !has_content_encoding(response)) {
+      info.size = response.body.size();  // Range ignored: the whole (size-capped) body came
+      return info;
+    }
+    if (!is_success(response.status)) throw_for_status("GET", url + " bytes 0-0", response.status);
+    throw Error(EIO, "GET " + url + " bytes 0-0: HTTP " + std::to_string(response.status) +
+                         " gives no size (encoded body, no Content-Range)");
+  }
+
+  // The object must still be the version `expected` describes (strong comparison of what
+  // the server sends; heasarcfs always asks for the identity encoding, so the ETag is stable).
+  static void check_validators(const ObjectInfo& expected, const HttpResponse& response, const std::string& where) {
+    auto etag = response.header("etag");
+    if (!expected.etag.empty() && etag && *etag != expected.etag) {
+      throw Error(ESTALE, where + ": ETag is now " + *etag + ", was " + expected.etag);
+    }
+    if (expected.etag.empty() && expected.mtime != 0) {
+      if (auto modified = response.header("last-modified")) {
+        auto seconds = parse_http_date(*modified);
+        if (seconds && *seconds != expected.mtime) {
+          throw Error(ESTALE, where + ": Last-Modified is now " + *modified + ", was " +
+                                  std::to_string(expected.mtime) + " (epoch seconds)");
+        }
+      }
+    }
+  }
+
+  // Every archive request asks for the stored bytes, never an encoded variant.
+  HttpResponse perform(HttpRequest request) {
+    request.headers.emplace_back("Accept-Encoding", "identity");
+    return perform_with_retries(*transport_, std::move(request), retry_, kComponent);
+  }
+
+  const std::shared_ptr<HttpTransport> transport_;
+  const RetryPolicy retry_;
+};
+
+}  // namespace
+
+std::string ObjectInfo::validator() const {
+  if (!etag.empty()) return etag;
+  if (mtime != 0) return "lm:" + std::to_string(mtime);
+  return "size:" + std::to_string(size);
+}
+
+std::unique_ptr<ArchiveClient> make_http_archive_client(std::shared_ptr<HttpTransport> transport, RetryPolicy retry) {
+  return std::make_unique<HttpArchiveClient>(std::move(transport), retry);
+}
+
+}  // namespace hfs::vo
