@@ -67,7 +67,8 @@ class MountFits(unittest.TestCase):
         self.assertLess(moved, 1 << 20, f"a header read moved {moved} bytes")
         fitsheader = subprocess.run(["fitsheader", path], capture_output=True, text=True, timeout=120)
         self.assertEqual(fitsheader.returncode, 0, fitsheader.stderr)
-        self.assertIn("EXTNAME = 'EVENTS'", fitsheader.stdout)
+        self.assertRegex(fitsheader.stdout, r"EXTNAME\s*=\s*'EVENTS")
+        print(f"\nheader read of a {os.stat(path).st_size} B file moved {moved} B", file=sys.stderr)
 
     def test_remount_reads_from_the_cache(self):
         def read_some(m):
