@@ -2,8 +2,8 @@
 the same bytes and mtimes on every machine and every run.
 
 Every public row of every catalogue table gets a directory in the real layout, built from the
-real FITS files in tests/data/fits/ (gzipped where HEASARC gzips, with gzip mtime 0). Obsid
-60001111005 also gets the two large files for streaming work: an uncompressed event file of
+real FITS files in tests/data/fits/, stamped with the observation's OBS_ID and OBJECT and
+gzipped where HEASARC gzips (gzip mtime 0, fixed checksum comments). Obsid 60001111005 also gets the two large files for streaming work: an uncompressed event file of
 >= 200 MiB (the real EVENTS rows repeated, TIME advanced) and an event .gz of >= 50 MiB
 compressed (high-entropy generated events). The tree is built in a temp dir and renamed into
 place, so a half-built tree never sits under the real name.
@@ -26,7 +26,7 @@ from astropy.io import fits
 
 from . import catalog
 
-VERSION = "heasarc-archive-2"
+VERSION = "heasarc-archive-3"
 FITS_DIR = catalog.REPO / "tests" / "data" / "fits"
 BLOCK = 2880
 BIG_OBSID = "60001111005"
@@ -50,39 +50,54 @@ def gz(data: bytes) -> bytes:
 KEEP_AS_IS = {"nustar/nu90410111001A06_cl_sunpos.evt"}
 
 
-def with_valid_checksums(data: bytes) -> bytes:
-    """The same HDUs with CHECKSUM/DATASUM recomputed. Some source files carry stale sums (they
-    were trimmed after the pipeline wrote them); HEASARC's own files verify."""
+# The comment of the CHECKSUM/DATASUM cards; astropy's default is the current time, which
+# would make every run's bytes (and gzip sizes) differ.
+CHECKSUM_WHEN = "by the local HEASARC generator"
+
+
+def stamp_observation(data: bytes, obsid: str, target: str) -> bytes:
+    """The same HDUs carrying this observation's OBS_ID and OBJECT (as HEASARC's files do; the
+    real sources belong to other observations), with CHECKSUM/DATASUM recomputed (some sources
+    carry stale sums: they were trimmed after the pipeline wrote them; HEASARC's files verify)."""
     out = io.BytesIO()
     with fits.open(io.BytesIO(data)) as hdus:
-        hdus.writeto(out, checksum=True)
+        for index, hdu in enumerate(hdus):
+            for keyword, value in (("OBS_ID", obsid), ("OBJECT", target)):
+                if index == 0 or keyword in hdu.header:
+                    hdu.header[keyword] = value
+            hdu.add_checksum(when=CHECKSUM_WHEN)
+        hdus.writeto(out)
     return out.getvalue()
 
 
 class Sources:
-    """The real files, read once; gzipped forms memoised (the same bytes serve every obsid)."""
+    """The real files, read once; each observation's stamped copy, plain and gzipped, memoised
+    (several paths of one tree share a source)."""
 
     def __init__(self):
         self._raw: dict[str, bytes] = {}
-        self._gz: dict[str, bytes] = {}
+        self._stamped: dict[tuple[str, str], bytes] = {}
+        self._gz: dict[tuple[str, str], bytes] = {}
 
     def raw(self, name: str) -> bytes:
         if name not in self._raw:
             data = (FITS_DIR / name).read_bytes()
-            if name.endswith(".gz"):
-                data = gzip.decompress(data)
-            if name not in KEEP_AS_IS:
-                data = with_valid_checksums(data)
-            self._raw[name] = data
+            self._raw[name] = gzip.decompress(data) if name.endswith(".gz") else data
         return self._raw[name]
 
-    def gzipped(self, name: str) -> bytes:
-        if name not in self._gz:
-            if name.endswith(".gz"):  # already gzip (deterministically, mtime 0): keep its bytes
-                self._gz[name] = (FITS_DIR / name).read_bytes()
-            else:
-                self._gz[name] = gz(self.raw(name))
-        return self._gz[name]
+    def stamped(self, name: str, obsid: str, target: str) -> bytes:
+        if name in KEEP_AS_IS:
+            return self.raw(name)
+        key = (name, obsid)
+        if key not in self._stamped:
+            self._stamped[key] = stamp_observation(self.raw(name), obsid, target)
+        return self._stamped[key]
+
+    def gzipped(self, name: str, obsid: str, target: str) -> bytes:
+        key = (name, obsid)
+        if key not in self._gz:
+            self._gz[key] = gz(self.stamped(name, obsid, target))
+        return self._gz[key]
 
 
 def write(path: Path, data: bytes, mtime: int) -> None:
@@ -112,38 +127,44 @@ def tle_archive(obsid: str) -> bytes:
     return ("\n".join(rows) + "\n").encode()
 
 
-def nustar_tree(root: Path, obsid: str, mtime: int, start_mjd: float, sources: Sources) -> None:
+def nustar_tree(root: Path, obsid: str, target: str, mtime: int, start_mjd: float, sources: Sources) -> None:
+    def gzipped(name: str) -> bytes:
+        return sources.gzipped(name, obsid, target)
+
     files = {
-        f"auxil/nu{obsid}_att.fits.gz": sources.gzipped("nustar/nu90410111001_chu123.fits"),
-        f"auxil/nu{obsid}_orb.fits.gz": sources.gzipped("nustar/dummy_orb_trimmed.fits.gz"),
+        f"auxil/nu{obsid}_att.fits.gz": gzipped("nustar/nu90410111001_chu123.fits"),
+        f"auxil/nu{obsid}_orb.fits.gz": gzipped("nustar/dummy_orb_trimmed.fits.gz"),
         "auxil/NUSTAR_TLE_ARCHIVE.txt.2014-12-22": tle_archive(obsid),
-        f"event_cl/nu{obsid}A01_cl.evt.gz": sources.gzipped("nustar/dummy_evt.evt"),
-        f"event_cl/nu{obsid}B01_cl.evt.gz": sources.gzipped("nustar/dummy_evt.evt"),
-        f"event_cl/nu{obsid}A06_cl.evt.gz": sources.gzipped("nustar/nu90410111001A06_cl_sunpos.evt"),
-        f"event_cl/nu{obsid}A01_gti.fits.gz": sources.gzipped("nustar/usrgti.fits"),
-        f"event_uf/nu{obsid}A_uf.evt.gz": sources.gzipped("nustar/dummy_evt.evt"),
-        f"event_uf/nu{obsid}B_uf.evt.gz": sources.gzipped("nustar/dummy_evt.evt"),
-        f"hk/nu{obsid}A_fpm.hk.gz": sources.gzipped("nustar/nu90410111001A_fpm.hk"),
-        f"hk/nu{obsid}B_fpm.hk.gz": sources.gzipped("nustar/nu90410111001A_fpm.hk"),
-        f"hk/nu{obsid}_chu123.fits.gz": sources.gzipped("nustar/nu90410111001_chu123.fits"),
-        f"hk/nu{obsid}_eng.hk.gz": sources.gzipped("nustar/dummy_eng.hk"),
-        f"hk/nu{obsid}_met.fits.gz": sources.gzipped("nustar/dummy_clk.fits"),
-        f"hk/nu{obsid}_ceb.hk.gz": sources.gzipped("nustar/nu90410111001A_fpm.hk"),
-        f"nu{obsid}.cat.gz": sources.gzipped("nustar/usrgti.fits"),
+        f"event_cl/nu{obsid}A01_cl.evt.gz": gzipped("nustar/dummy_evt.evt"),
+        f"event_cl/nu{obsid}B01_cl.evt.gz": gzipped("nustar/dummy_evt.evt"),
+        f"event_cl/nu{obsid}A06_cl.evt.gz": gzipped("nustar/nu90410111001A06_cl_sunpos.evt"),
+        f"event_cl/nu{obsid}A01_gti.fits.gz": gzipped("nustar/usrgti.fits"),
+        f"event_uf/nu{obsid}A_uf.evt.gz": gzipped("nustar/dummy_evt.evt"),
+        f"event_uf/nu{obsid}B_uf.evt.gz": gzipped("nustar/dummy_evt.evt"),
+        f"hk/nu{obsid}A_fpm.hk.gz": gzipped("nustar/nu90410111001A_fpm.hk"),
+        f"hk/nu{obsid}B_fpm.hk.gz": gzipped("nustar/nu90410111001A_fpm.hk"),
+        f"hk/nu{obsid}_chu123.fits.gz": gzipped("nustar/nu90410111001_chu123.fits"),
+        f"hk/nu{obsid}_eng.hk.gz": gzipped("nustar/dummy_eng.hk"),
+        f"hk/nu{obsid}_met.fits.gz": gzipped("nustar/dummy_clk.fits"),
+        f"hk/nu{obsid}_ceb.hk.gz": gzipped("nustar/nu90410111001A_fpm.hk"),
+        f"nu{obsid}.cat.gz": gzipped("nustar/usrgti.fits"),
         "pipe.log": pipe_log(obsid, start_mjd),
     }
     for relative, data in files.items():
         write(root / relative, data, mtime)
 
 
-def chandra_tree(root: Path, obsid: str, mtime: int, sources: Sources) -> None:
+def chandra_tree(root: Path, obsid: str, target: str, mtime: int, sources: Sources) -> None:
+    def gzipped(name: str) -> bytes:
+        return sources.gzipped(name, obsid, target)
+
     o5 = f"{int(obsid):05d}"
     files = {
-        f"primary/acisf{o5}N004_evt2.fits.gz": sources.gzipped("chandra/chandra_test.fits"),
-        f"primary/acisf{o5}N004_full_img2.fits.gz": sources.gzipped("nustar/detA_det1.img.gz"),
-        f"secondary/acisf{o5}_000N004_bpix1.fits.gz": sources.gzipped("nustar/usrgti.fits"),
-        f"secondary/acisf{o5}_000N004_evt1.fits.gz": sources.gzipped("chandra/chandra_test.fits"),
-        "oif.fits": sources.raw("nustar/usrgti.fits"),
+        f"primary/acisf{o5}N004_evt2.fits.gz": gzipped("chandra/chandra_test.fits"),
+        f"primary/acisf{o5}N004_full_img2.fits.gz": gzipped("nustar/detA_det1.img.gz"),
+        f"secondary/acisf{o5}_000N004_bpix1.fits.gz": gzipped("nustar/usrgti.fits"),
+        f"secondary/acisf{o5}_000N004_evt1.fits.gz": gzipped("chandra/chandra_test.fits"),
+        "oif.fits": sources.stamped("nustar/usrgti.fits", obsid, target),
     }
     for relative, data in files.items():
         write(root / relative, data, mtime)
@@ -176,9 +197,10 @@ def _plain_hdu_bytes(hdu) -> bytes:
     return data[BLOCK:]  # drop the dummy primary (exactly one block: a bare header)
 
 
-def big_event_files(obsid_dir: Path, mtime: int, sources: Sources) -> None:
+def big_event_files(obsid_dir: Path, target: str, mtime: int, sources: Sources) -> None:
     """The streaming-work files of BIG_OBSID, written in chunks (no per-row Python)."""
-    with fits.open(io.BytesIO(sources.raw("nustar/dummy_evt.evt"))) as template:
+    obsid = obsid_dir.name
+    with fits.open(io.BytesIO(sources.stamped("nustar/dummy_evt.evt", obsid, target))) as template:
         primary = template[0].header.copy()
         for keyword in ("CHECKSUM", "DATASUM"):
             primary.remove(keyword, ignore_missing=True, remove_all=True)
@@ -254,11 +276,11 @@ def build(target: Path) -> None:
             obsid = str(row[table.key])
             mtime = mjd_to_unix(row.get("processing_date") or row["public_date"])
             if table.mission == "nustar":
-                nustar_tree(directory, obsid, mtime, row["time"], sources)
+                nustar_tree(directory, obsid, row["name"], mtime, row["time"], sources)
                 if obsid == BIG_OBSID:
-                    big_event_files(directory, mtime, sources)
+                    big_event_files(directory, row["name"], mtime, sources)
             else:
-                chandra_tree(directory, obsid, mtime, sources)
+                chandra_tree(directory, obsid, row["name"], mtime, sources)
     # Directories: world-readable, with the mtime of their newest file.
     for dirpath, dirnames, filenames in os.walk(target / "FTP", topdown=False):  # children first
         os.chmod(dirpath, 0o755)
