@@ -17,8 +17,12 @@ void start_mount_context(MountContext& context) {
   transport_options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
   transport_options.user_agent = std::string("heasarcfs/") + HEASARCFS_VERSION;
   context.transport = vo::make_curl_transport(transport_options);
-  std::shared_ptr<vo::VoClient> vo_client = vo::make_http_vo_client(context.transport, options.endpoints);
-  std::shared_ptr<vo::ArchiveClient> archive = vo::make_http_archive_client(context.transport);
+  // timeout= is the deadline of one remote operation, retries included: a hung server costs
+  // a user's `ls` at most that long, then an error.
+  vo::RetryPolicy retry;
+  retry.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
+  std::shared_ptr<vo::VoClient> vo_client = vo::make_http_vo_client(context.transport, options.endpoints, retry);
+  std::shared_ptr<vo::ArchiveClient> archive = vo::make_http_archive_client(context.transport, retry);
   context.remote = std::make_shared<RemoteView>(std::move(vo_client), std::move(archive));
   // 8 range requests in flight and 4 MiB each: a full 16 MiB read-ahead window is fetched as
   // four parallel requests, the pattern that beats one wget stream on a slow link.
