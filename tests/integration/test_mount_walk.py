@@ -155,6 +155,21 @@ class MountWalk(unittest.TestCase):
         self.assertEqual(os.listdir(self.mount.p("numaster", "NGC4151", private[0])), [])
         self.assertIn("no directory product", self.mount.log())
 
+    def test_directory_product_labelled_text_html_is_still_mirrored(self):
+        # The 2026 drift of the real DataLink service: the directory row's content_type says
+        # text/html; its URL still ends in '/'.
+        rows, _ = self.pyvo_rows("numaster", self.position("3C 273"))
+        public = sorted(self.key(r) for r in rows if str(r["status"]) == "archived")
+        self.assertTrue(public, "3C 273 has a public numaster row")
+        self.heasarc.set_knobs(datalink_directory_content_type="text/html")
+        try:
+            listing = sorted(os.listdir(self.mount.p("numaster", "3C 273", public[0])))
+        finally:
+            self.heasarc.clear_knobs()
+        self.assertEqual(self.heasarc.knobs()["datalink_directory_content_type"], "directory")
+        self.assertIn("event_cl", listing)
+        self.assertIn("pipe.log", listing)
+
     def test_read_only(self):
         row = self.mount.p("numaster", "NGC4151", "exposure_a>=50000", "60001111003")
         for action in [lambda: open(os.path.join(row, "pipe.log"), "a"),
