@@ -27,13 +27,13 @@
 #include <atomic>
 #include <future>
 #include <map>
-#include <mutex>
 #include <thread>
 #include <vector>
 
 #include "cache/block_fetcher.h"
 #include "vo/error.h"
 #include "vo/log.h"
+#include "vo/thread_annotations.h"
 
 namespace hfs::cache {
 namespace {
@@ -98,7 +98,12 @@ class Fetcher final : public BlockFetcher {
                      std::uint64_t ahead_bytes, std::vector<BlockBytes>& blocks);
   void download_run(const RemoteObject& object, ClaimSet& claims, const Run& run, std::uint64_t first_needed,
                     std::vector<BlockBytes>& blocks);
-  void leave_in_flight(const std::string& object, std::uint64_t index);
+  using Waits = std::vector<std::pair<std::uint64_t, std::shared_future<BlockBytes>>>;
+  // Claims block `index` of object_id for this read; when another read has it in flight
+  // already, adds that download to `waits` if the block is needed (read-ahead is not waited for).
+  void claim_or_wait_locked(const std::string& object_id, std::uint64_t index, bool needed, std::vector<Claim>& claims,
+                            Waits& waits) REQUIRES(in_flight_mutex_);
+  void leave_in_flight(const std::string& object, std::uint64_t index) EXCLUDES(in_flight_mutex_);
   std::optional<BlockBytes> cached_block(const RemoteObject& object, std::uint64_t index);
 
   BlockCache& cache_;
@@ -109,8 +114,8 @@ class Fetcher final : public BlockFetcher {
   std::atomic<std::uint64_t> collapsed_waits_{0};
 
   // Lock order: a leaf. Never held while calling the cache or a RangeSource.
-  std::mutex in_flight_mutex_;
-  std::map<InFlightKey, std::shared_future<BlockBytes>> in_flight_;  // GUARDED_BY(in_flight_mutex_)
+  Mutex in_flight_mutex_;
+  std::map<InFlightKey, std::shared_future<BlockBytes>> in_flight_ GUARDED_BY(in_flight_mutex_);
 };
 
 std::uint64_t block_length(const RemoteObject& object, std::uint64_t index) {
@@ -135,8 +140,21 @@ void Fetcher::ClaimSet::fail(Claim& claim, std::exception_ptr error) noexcept {
   fetcher_.leave_in_flight(object_, claim.index);
 }
 
+void Fetcher::claim_or_wait_locked(const std::string& object_id, std::uint64_t index, bool needed,
+                                   std::vector<Claim>& claims, Waits& waits) {
+  auto [it, inserted] = in_flight_.try_emplace(InFlightKey{object_id, index});
+  if (!inserted) {
+    if (needed) waits.emplace_back(index, it->second);
+    return;
+  }
+  Claim& made = claims.emplace_back();
+  made.index = index;
+  made.needed = needed;
+  it->second = made.promise.get_future().share();
+}
+
 void Fetcher::leave_in_flight(const std::string& object, std::uint64_t index) {
-  std::lock_guard lock(in_flight_mutex_);
+  MutexLock lock(in_flight_mutex_);
   in_flight_.erase(InFlightKey{object, index});
 }
 
@@ -187,26 +205,15 @@ void Fetcher::fetch_missing(const RemoteObject& object, std::uint64_t first, std
   const std::string object_id = object.key.url + '\n' + object.key.validator;
   ClaimSet claim_set(*this, object_id);
   auto& claims = claim_set.claims;
-  std::vector<std::pair<std::uint64_t, std::shared_future<BlockBytes>>> waits;
+  Waits waits;
   {
-    std::lock_guard lock(in_flight_mutex_);
-    auto claim = [&](std::uint64_t index, bool needed) {
-      auto [it, inserted] = in_flight_.try_emplace(InFlightKey{object_id, index});
-      if (!inserted) {
-        if (needed) waits.emplace_back(index, it->second);
-        return;
-      }
-      Claim& made = claims.emplace_back();
-      made.index = index;
-      made.needed = needed;
-      it->second = made.promise.get_future().share();
-    };
+    MutexLock lock(in_flight_mutex_);
     claims.reserve(missing.size() + ahead.size());
-    for (auto index : missing) claim(index, true);
+    for (auto index : missing) claim_or_wait_locked(object_id, index, true, claims, waits);
     const bool sending_anyway = !claims.empty();
     const bool near_edge = !ahead.empty() && ahead.front() * kBlockSize - end <= ahead_bytes / 2;
     if (sending_anyway || near_edge)
-      for (auto index : ahead) claim(index, false);
+      for (auto index : ahead) claim_or_wait_locked(object_id, index, false, claims, waits);
   }
 
   // 3. Look again: a download may have finished since step 1.

@@ -24,7 +24,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <mutex>
 #include <random>
 #include <utility>
 #include <vector>
@@ -34,6 +33,7 @@
 #include "cache/lru_index.h"
 #include "vo/error.h"
 #include "vo/log.h"
+#include "vo/thread_annotations.h"
 
 namespace hfs::cache {
 namespace {
@@ -91,11 +91,11 @@ class DiskBlockCache final : public BlockCache {
                  std::string_view payload, std::string& failed_step);
   stdfs::path temp_path_for(const stdfs::path& final_path);
   // Evicts least-recently-used blocks until `incoming` more bytes fit; false if they cannot.
-  bool make_room_locked(std::uint64_t incoming);  // REQUIRES(mutex_)
-  void unlink_block_locked(const BlockId& id);     // REQUIRES(mutex_)
+  bool make_room_locked(std::uint64_t incoming) REQUIRES(mutex_);
+  void unlink_block_locked(const BlockId& id) REQUIRES(mutex_);
   // Counts a failed put and logs it (outside the lock): the first few, then every 1000th, since
   // a full or broken cache disk fails every put.
-  void report_write_error(const std::string& message);  // EXCLUDES(mutex_)
+  void report_write_error(const std::string& message) EXCLUDES(mutex_);
 
   const stdfs::path dir_;
   const stdfs::path blocks_dir_;
@@ -106,12 +106,14 @@ class DiskBlockCache final : public BlockCache {
 
   // Lock order: mutex_ is a leaf; nothing else is locked, and no caller code runs, under it.
   // Held for index changes and for the rename()s and unlink()s of block names (see the file
-  // comment); opening, reading and writing block files run without it, and so does logging.
-  mutable std::mutex mutex_;
-  LruIndex index_;                   // GUARDED_BY(mutex_)
-  std::uint64_t reserved_bytes_ = 0;  // GUARDED_BY(mutex_) admitted puts still writing
-  std::uint64_t next_generation_ = 1;  // GUARDED_BY(mutex_)
-  BlockCacheStats counters_;          // GUARDED_BY(mutex_) hits, misses, evictions, corrupt, errors
+  // comment); opening, reading and writing block files run without it, and so does logging,
+  // except the rare failed unlink() and the one-time scan in rebuild_index(); logging takes
+  // only stdio's or syslog's internal lock, which never calls back, so this cannot deadlock.
+  mutable Mutex mutex_;
+  LruIndex index_ GUARDED_BY(mutex_);
+  std::uint64_t reserved_bytes_ GUARDED_BY(mutex_) = 0;  // admitted puts still writing
+  std::uint64_t next_generation_ GUARDED_BY(mutex_) = 1;
+  BlockCacheStats counters_ GUARDED_BY(mutex_);  // hits, misses, evictions, corrupt, errors
 };
 
 std::optional<std::string> DiskBlockCache::get(const ObjectKey& object, std::uint64_t index) {
@@ -119,7 +121,7 @@ std::optional<std::string> DiskBlockCache::get(const ObjectKey& object, std::uin
   std::uint64_t generation = 0;
   bool touch_mtime = false;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     const LruEntry* entry = index_.promote(id);
     if (!entry) {
       ++counters_.misses;
@@ -147,13 +149,13 @@ std::optional<std::string> DiskBlockCache::get(const ObjectKey& object, std::uin
   }
   if (result.ok) {
     if (touch_mtime) ::futimens(fd.get(), nullptr);  // best effort: only recency after remount
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     ++counters_.hits;
     return std::move(result.payload);
   }
 
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     ++counters_.misses;
     if (result.corrupt) ++counters_.corrupt_blocks;
     // Only the admission we looked up is dropped; a put() since then owns the name now.
@@ -209,7 +211,7 @@ void DiskBlockCache::put_or_throw(const ObjectKey& object, std::uint64_t index, 
   // rename replaces its file.
   std::uint64_t reservation = disk_bytes;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (auto replaced = index_.erase(id)) reservation += replaced->disk_bytes;
     reserved_bytes_ += reservation - disk_bytes;
     if (!make_room_locked(disk_bytes)) {
@@ -224,7 +226,7 @@ void DiskBlockCache::put_or_throw(const ObjectKey& object, std::uint64_t index, 
   int err = write_temp(subdir, temp_path, header, payload, failed_step);
 
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     reserved_bytes_ -= reservation;
     if (err == 0 && ::rename(temp_path.c_str(), final_path.c_str()) != 0) {
       err = errno;
@@ -308,7 +310,7 @@ void DiskBlockCache::unlink_block_locked(const BlockId& id) {
 void DiskBlockCache::report_write_error(const std::string& message) {
   std::uint64_t n = 0;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     n = ++counters_.write_errors;
   }
   if (n <= 10 || n % 1000 == 0)
@@ -317,12 +319,12 @@ void DiskBlockCache::report_write_error(const std::string& message) {
 
 bool DiskBlockCache::contains(const ObjectKey& object, std::uint64_t index) const {
   const BlockId id = block_id(object, index);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return index_.contains(id);
 }
 
 BlockCacheStats DiskBlockCache::stats() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   BlockCacheStats result = counters_;
   result.bytes_used = index_.bytes();
   result.byte_limit = limit_;
@@ -367,7 +369,7 @@ void DiskBlockCache::rebuild_index() {
   std::sort(found.begin(), found.end(), [](const Found& a, const Found& b) {
     return a.mtime.tv_sec != b.mtime.tv_sec ? a.mtime.tv_sec > b.mtime.tv_sec : a.mtime.tv_nsec > b.mtime.tv_nsec;
   });
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   // mtime_touched stays at the epoch, so the first hit after the remount refreshes the mtime.
   for (const auto& block : found) index_.insert_least_recent(LruEntry{block.id, block.disk_bytes, next_generation_++, {}});
   std::uint64_t evicted = counters_.evictions;

@@ -10,9 +10,10 @@
 #include <boost/multi_index_container.hpp>
 #include <chrono>
 #include <cstddef>
-#include <mutex>
 #include <optional>
 #include <string>
+
+#include "vo/thread_annotations.h"
 
 namespace hfs::cache {
 
@@ -25,7 +26,7 @@ class TtlCache {
   std::optional<Value> get_stale(const std::string& key) { return lookup(key, true); }
 
   void put(const std::string& key, Value value, typename Clock::duration ttl) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto& by_key = entries_.template get<1>();
     if (auto it = by_key.find(key); it != by_key.end()) by_key.erase(it);
     entries_.push_front(Entry{key, std::move(value), Clock::now() + ttl});
@@ -33,12 +34,12 @@ class TtlCache {
   }
 
   void erase(const std::string& key) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     entries_.template get<1>().erase(key);
   }
 
   std::size_t size() const {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return entries_.size();
   }
 
@@ -54,7 +55,7 @@ class TtlCache {
                  boost::multi_index::hashed_unique<boost::multi_index::member<Entry, std::string, &Entry::key>>>>;
 
   std::optional<Value> lookup(const std::string& key, bool allow_stale) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     auto& by_key = entries_.template get<1>();
     auto it = by_key.find(key);
     if (it == by_key.end()) return std::nullopt;
@@ -64,8 +65,8 @@ class TtlCache {
   }
 
   const std::size_t max_entries_;
-  mutable std::mutex mutex_;
-  Index entries_;  // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  Index entries_ GUARDED_BY(mutex_);
 };
 
 }  // namespace hfs::cache

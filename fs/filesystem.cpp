@@ -14,8 +14,8 @@ struct Filesystem::OpenFile {
   std::shared_ptr<const Node> node;
   std::string content;              // results_csv: the text, made at open
   cache::RemoteObject object;       // archive_file
-  std::mutex mutex;                 // guards readahead; reads themselves run unlocked
-  cache::ReadaheadWindow readahead;  // GUARDED_BY(mutex)
+  Mutex mutex;                      // guards readahead; reads themselves run unlocked
+  cache::ReadaheadWindow readahead GUARDED_BY(mutex);
 
   explicit OpenFile(std::uint64_t readahead_max) : readahead(readahead_max) {}
 };
@@ -30,14 +30,14 @@ Filesystem::Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remo
 }
 
 std::shared_ptr<const Node> Filesystem::node(std::uint64_t ino) const {
-  std::lock_guard lock(nodes_mutex_);
+  MutexLock lock(nodes_mutex_);
   auto it = nodes_.find(ino);
   if (it == nodes_.end()) throw Error(ESTALE, "inode " + std::to_string(ino) + " is not known");
   return it->second;
 }
 
 std::shared_ptr<const Node> Filesystem::intern(std::uint64_t parent, const std::string& name, Node child) {
-  std::lock_guard lock(nodes_mutex_);
+  MutexLock lock(nodes_mutex_);
   child.parent = parent;
   child.name = name;
   auto key = std::make_pair(parent, name);
@@ -110,7 +110,7 @@ std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const st
       child.table = parent.table;
       child.query = std::move(query);
       auto stored = intern(parent.ino, name, std::move(child));
-      std::lock_guard lock(nodes_mutex_);
+      MutexLock lock(nodes_mutex_);
       looked_up_targets_[parent.ino].insert(name);
       return stored;
     }
@@ -251,7 +251,7 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
   if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
   std::vector<DirectoryEntry> entries;
   if (directory->kind == NodeKind::table) {
-    std::lock_guard lock(nodes_mutex_);
+    MutexLock lock(nodes_mutex_);
     for (const auto& name : looked_up_targets_[ino]) {
       auto it = names_.find({ino, name});
       if (it != names_.end()) entries.push_back({name, it->second, true});
@@ -298,7 +298,7 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
     // Archive files do not change under one URL + validator: keep the kernel's pages.
     opened.keep_cache = true;
   }
-  std::lock_guard lock(handles_mutex_);
+  MutexLock lock(handles_mutex_);
   opened.handle = next_handle_++;
   handles_.emplace(opened.handle, std::move(open_file));
   return opened;
@@ -307,7 +307,7 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
 std::string Filesystem::read(std::uint64_t handle, std::uint64_t offset, std::size_t size) {
   std::shared_ptr<OpenFile> file;
   {
-    std::lock_guard lock(handles_mutex_);
+    MutexLock lock(handles_mutex_);
     auto it = handles_.find(handle);
     if (it == handles_.end()) throw Error(EBADF, "file handle " + std::to_string(handle) + " is not open");
     file = it->second;
@@ -318,14 +318,14 @@ std::string Filesystem::read(std::uint64_t handle, std::uint64_t offset, std::si
   }
   std::uint64_t ahead = 0;
   {
-    std::lock_guard lock(file->mutex);
+    MutexLock lock(file->mutex);
     ahead = file->readahead.on_read(offset, size);
   }
   return fetcher_.read(file->object, offset, size, ahead);
 }
 
 void Filesystem::release(std::uint64_t handle) {
-  std::lock_guard lock(handles_mutex_);
+  MutexLock lock(handles_mutex_);
   handles_.erase(handle);
 }
 

@@ -19,7 +19,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -29,6 +28,7 @@
 #include "cache/block_fetcher.h"
 #include "fs/node.h"
 #include "fs/remote_view.h"
+#include "vo/thread_annotations.h"
 
 namespace hfs::fs {
 
@@ -81,9 +81,10 @@ class Filesystem {
  private:
   struct OpenFile;
 
-  std::shared_ptr<const Node> node(std::uint64_t ino) const;
+  std::shared_ptr<const Node> node(std::uint64_t ino) const EXCLUDES(nodes_mutex_);
   // Returns the existing child node of that name, or registers `child` under a new inode.
-  std::shared_ptr<const Node> intern(std::uint64_t parent, const std::string& name, Node child);
+  std::shared_ptr<const Node> intern(std::uint64_t parent, const std::string& name, Node child)
+      EXCLUDES(nodes_mutex_);
   std::shared_ptr<const Node> lookup_node(const Node& parent, const std::string& name);
   std::shared_ptr<const Node> lookup_in_query(const Node& parent, const std::string& name);
   std::shared_ptr<const Node> lookup_in_archive(const Node& parent, const std::string& name);
@@ -100,15 +101,15 @@ class Filesystem {
   const std::int64_t mount_time_;
 
   // LOCK ORDER: nodes_mutex_ before handles_mutex_; no remote call is made while holding either.
-  mutable std::mutex nodes_mutex_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<const Node>> nodes_;   // GUARDED_BY(nodes_mutex_)
-  std::map<std::pair<std::uint64_t, std::string>, std::uint64_t> names_;  // GUARDED_BY(nodes_mutex_)
-  std::map<std::uint64_t, std::set<std::string>> looked_up_targets_;       // GUARDED_BY(nodes_mutex_)
-  std::uint64_t next_ino_ = kRootInode + 1;                                // GUARDED_BY(nodes_mutex_)
+  mutable Mutex nodes_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<const Node>> nodes_ GUARDED_BY(nodes_mutex_);
+  std::map<std::pair<std::uint64_t, std::string>, std::uint64_t> names_ GUARDED_BY(nodes_mutex_);
+  std::map<std::uint64_t, std::set<std::string>> looked_up_targets_ GUARDED_BY(nodes_mutex_);
+  std::uint64_t next_ino_ GUARDED_BY(nodes_mutex_) = kRootInode + 1;
 
-  std::mutex handles_mutex_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_;  // GUARDED_BY(handles_mutex_)
-  std::uint64_t next_handle_ = 1;                                          // GUARDED_BY(handles_mutex_)
+  Mutex handles_mutex_;
+  std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_ GUARDED_BY(handles_mutex_);
+  std::uint64_t next_handle_ GUARDED_BY(handles_mutex_) = 1;
 };
 
 }  // namespace hfs::fs

@@ -5,8 +5,9 @@
 #include <functional>
 #include <future>
 #include <map>
-#include <mutex>
 #include <string>
+
+#include "vo/thread_annotations.h"
 
 namespace hfs::fs {
 
@@ -18,7 +19,7 @@ class SingleFlight {
     std::shared_future<Value> future;
     bool leader = false;
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       auto it = in_flight_.find(key);
       if (it == in_flight_.end()) {
         future = promise.get_future().share();
@@ -34,15 +35,15 @@ class SingleFlight {
       } catch (...) {
         promise.set_exception(std::current_exception());
       }
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       in_flight_.erase(key);
     }
     return future.get();
   }
 
  private:
-  std::mutex mutex_;
-  std::map<std::string, std::shared_future<Value>> in_flight_;  // GUARDED_BY(mutex_)
+  Mutex mutex_;
+  std::map<std::string, std::shared_future<Value>> in_flight_ GUARDED_BY(mutex_);
 };
 
 }  // namespace hfs::fs

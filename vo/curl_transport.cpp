@@ -14,12 +14,12 @@
 #include <cerrno>
 #include <chrono>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "vo/error.h"
 #include "vo/http_transport.h"
+#include "vo/thread_annotations.h"
 
 namespace hfs::vo {
 namespace {
@@ -245,7 +245,7 @@ class CurlTransport final : public HttpTransport {
 
   CURL* acquire_handle() {
     {
-      std::lock_guard lock(pool_mutex_);
+      MutexLock lock(pool_mutex_);
       if (!idle_handles_.empty()) {
         CURL* handle = idle_handles_.back();
         idle_handles_.pop_back();
@@ -267,7 +267,7 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(handle, CURLOPT_HEADERDATA, nullptr);
     curl_easy_setopt(handle, CURLOPT_XFERINFODATA, nullptr);
     {
-      std::lock_guard lock(pool_mutex_);
+      MutexLock lock(pool_mutex_);
       if (idle_handles_.size() < options_.max_idle_handles) {
         idle_handles_.push_back(handle);
         return;
@@ -276,10 +276,12 @@ class CurlTransport final : public HttpTransport {
     curl_easy_cleanup(handle);
   }
 
-  static void lock_share(CURL*, curl_lock_data data, curl_lock_access, void* user) {
+  // libcurl takes a share lock in one callback and releases it in the other, and the analysis
+  // only follows a lock within one function: these two are exempt from it.
+  static void lock_share(CURL*, curl_lock_data data, curl_lock_access, void* user) NO_THREAD_SAFETY_ANALYSIS {
     static_cast<CurlTransport*>(user)->share_mutexes_.at(static_cast<size_t>(data)).lock();
   }
-  static void unlock_share(CURL*, curl_lock_data data, void* user) {
+  static void unlock_share(CURL*, curl_lock_data data, void* user) NO_THREAD_SAFETY_ANALYSIS {
     static_cast<CurlTransport*>(user)->share_mutexes_.at(static_cast<size_t>(data)).unlock();
   }
 
@@ -287,9 +289,9 @@ class CurlTransport final : public HttpTransport {
   CURLSH* share_ = nullptr;
   // One mutex per kind of shared data, taken only by libcurl through lock_share/unlock_share;
   // never held together with pool_mutex_.
-  std::array<std::mutex, CURL_LOCK_DATA_LAST> share_mutexes_;
-  std::mutex pool_mutex_;
-  std::vector<CURL*> idle_handles_;  // GUARDED_BY(pool_mutex_); most recently used last
+  std::array<Mutex, CURL_LOCK_DATA_LAST> share_mutexes_;
+  Mutex pool_mutex_;
+  std::vector<CURL*> idle_handles_ GUARDED_BY(pool_mutex_);  // most recently used last
 };
 
 }  // namespace

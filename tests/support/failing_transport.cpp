@@ -7,27 +7,27 @@
 namespace hfs::test {
 
 void FailingTransport::fail_call(int k, Failure failure) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   rules_.push_back(Rule{k, nullptr, std::move(failure), 1});
 }
 
 void FailingTransport::fail_matching(Predicate predicate, Failure failure, int count) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   rules_.push_back(Rule{0, std::move(predicate), std::move(failure), count});
 }
 
 void FailingTransport::clear() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   rules_.clear();
 }
 
 int FailingTransport::calls() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return calls_;
 }
 
 int FailingTransport::failures() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return failures_;
 }
 
@@ -35,7 +35,7 @@ vo::HttpResponse FailingTransport::perform(const vo::HttpRequest& request) {
   std::optional<Failure> failure;
   int call = 0;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     call = ++calls_;
     for (auto& rule : rules_) {
       if (rule.remaining == 0) continue;

@@ -9,11 +9,11 @@
 #include <cerrno>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "vo/http_transport.h"
+#include "vo/thread_annotations.h"
 
 namespace hfs::test {
 
@@ -47,10 +47,10 @@ class FailingTransport : public vo::HttpTransport {
     int remaining = -1;
   };
   std::shared_ptr<vo::HttpTransport> inner_;
-  mutable std::mutex mutex_;
-  std::vector<Rule> rules_;  // GUARDED_BY(mutex_)
-  int calls_ = 0;            // GUARDED_BY(mutex_)
-  int failures_ = 0;         // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::vector<Rule> rules_ GUARDED_BY(mutex_);
+  int calls_ GUARDED_BY(mutex_) = 0;
+  int failures_ GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace hfs::test

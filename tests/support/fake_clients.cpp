@@ -87,12 +87,12 @@ std::vector<vo::DataLink> FakeVoClient::datalinks(const vo::ConeResult& result, 
 }
 
 void FakeArchiveClient::add_file(const std::string& url, std::string content, std::int64_t mtime) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   files_[url] = File{std::move(content), mtime, ""};
 }
 
 void FakeArchiveClient::replace_file(const std::string& url, std::string content) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto& file = files_.at(url);
   file.content = std::move(content);
   file.etag = "\"gen" + std::to_string(++generation_) + "\"";
@@ -100,7 +100,7 @@ void FakeArchiveClient::replace_file(const std::string& url, std::string content
 
 std::vector<vo::IndexEntry> FakeArchiveClient::list(const std::string& dir_url) {
   ++list_calls;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::map<std::string, vo::IndexEntry> entries;
   for (const auto& [url, file] : files_) {
     if (url.rfind(dir_url, 0) != 0 || url.size() == dir_url.size()) continue;
@@ -121,7 +121,7 @@ std::vector<vo::IndexEntry> FakeArchiveClient::list(const std::string& dir_url) 
 
 vo::ObjectInfo FakeArchiveClient::stat(const std::string& url) {
   ++stat_calls;
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = files_.find(url);
   if (it == files_.end()) throw Error(ENOENT, "no file " + url);
   vo::ObjectInfo info;
@@ -155,7 +155,7 @@ std::string FakeArchiveClient::read(const vo::ObjectInfo& expected, std::uint64_
   auto current = stat(expected.url);
   --stat_calls;  // internal, not a request the filesystem made
   if (current.validator() != expected.validator()) throw Error(ESTALE, expected.url + " changed");
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   const auto& content = files_.at(expected.url).content;
   if (offset >= content.size()) return {};
   auto bytes = content.substr(offset, length);
@@ -164,12 +164,12 @@ std::string FakeArchiveClient::read(const vo::ObjectInfo& expected, std::uint64_
 }
 
 void FailingArchiveClient::fail(std::string method, std::string url_part, int errnum, int count) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   rules_.push_back({std::move(method), std::move(url_part), errnum, count});
 }
 
 void FailingArchiveClient::maybe_fail(const std::string& method, const std::string& url) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   for (auto& rule : rules_) {
     if (rule.method != method || url.find(rule.url_part) == std::string::npos || rule.remaining == 0) continue;
     if (rule.remaining > 0) --rule.remaining;

@@ -6,11 +6,11 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "vo/archive_client.h"
+#include "vo/thread_annotations.h"
 #include "vo/vo_client.h"
 
 namespace hfs::test {
@@ -57,9 +57,9 @@ class FakeArchiveClient : public vo::ArchiveClient {
   std::atomic<std::uint64_t> bytes_read{0};
 
  private:
-  std::mutex mutex_;
-  std::map<std::string, File> files_;  // GUARDED_BY(mutex_)
-  int generation_ = 0;                 // GUARDED_BY(mutex_)
+  Mutex mutex_;
+  std::map<std::string, File> files_ GUARDED_BY(mutex_);
+  int generation_ GUARDED_BY(mutex_) = 0;
 };
 
 // Fails archive calls that match: method name ("list", "stat", "read") and a URL substring;
@@ -77,13 +77,13 @@ class FailingArchiveClient : public vo::ArchiveClient {
  private:
   void maybe_fail(const std::string& method, const std::string& url);
   std::shared_ptr<vo::ArchiveClient> inner_;
-  std::mutex mutex_;
+  Mutex mutex_;
   struct Rule {
     std::string method, url_part;
     int errnum;
     int remaining;
   };
-  std::vector<Rule> rules_;  // GUARDED_BY(mutex_)
+  std::vector<Rule> rules_ GUARDED_BY(mutex_);
 };
 
 // A small NuSTAR-like catalogue around NGC 4151 and an archive holding its trees, shared by

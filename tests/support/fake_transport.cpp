@@ -18,50 +18,50 @@ vo::HttpResponse FakeTransport::response(long status, std::string body, Headers 
 }
 
 void FakeTransport::add(const std::string& url, vo::HttpResponse response) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   routes_[url] = std::move(response);
 }
 
 void FakeTransport::add_post(const std::string& url, const std::string& body, vo::HttpResponse response) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   posts_[{url, body}] = std::move(response);
 }
 
 void FakeTransport::remove(const std::string& url) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   routes_.erase(url);
   std::erase_if(posts_, [&](const auto& entry) { return entry.first.first == url; });
 }
 
 void FakeTransport::set_fallback(std::function<vo::HttpResponse(const vo::HttpRequest&)> fallback) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   fallback_ = std::move(fallback);
 }
 
 void FakeTransport::set_serve_ranges(bool on) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   serve_ranges_ = on;
 }
 
 std::vector<vo::HttpRequest> FakeTransport::requests() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return requests_;
 }
 
 std::vector<std::string> FakeTransport::request_urls() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   std::vector<std::string> urls;
   for (const auto& request : requests_) urls.push_back(request.url);
   return urls;
 }
 
 std::size_t FakeTransport::request_count() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return requests_.size();
 }
 
 void FakeTransport::clear_requests() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   requests_.clear();
 }
 
@@ -70,7 +70,7 @@ vo::HttpResponse FakeTransport::perform(const vo::HttpRequest& request) {
   std::function<vo::HttpResponse(const vo::HttpRequest&)> fallback;
   bool serve_ranges;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     requests_.push_back(request);
     serve_ranges = serve_ranges_;
     auto post = posts_.find({request.url, request.body});

@@ -8,12 +8,12 @@
 
 #include <functional>
 #include <map>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "vo/http_transport.h"
+#include "vo/thread_annotations.h"
 
 namespace hfs::test {
 
@@ -42,12 +42,12 @@ class FakeTransport : public vo::HttpTransport {
   vo::HttpResponse perform(const vo::HttpRequest& request) override;
 
  private:
-  mutable std::mutex mutex_;
-  std::map<std::string, vo::HttpResponse> routes_;                            // GUARDED_BY(mutex_)
-  std::map<std::pair<std::string, std::string>, vo::HttpResponse> posts_;    // GUARDED_BY(mutex_)
-  std::function<vo::HttpResponse(const vo::HttpRequest&)> fallback_;          // GUARDED_BY(mutex_)
-  bool serve_ranges_ = true;                                                  // GUARDED_BY(mutex_)
-  std::vector<vo::HttpRequest> requests_;                                     // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::map<std::string, vo::HttpResponse> routes_ GUARDED_BY(mutex_);
+  std::map<std::pair<std::string, std::string>, vo::HttpResponse> posts_ GUARDED_BY(mutex_);
+  std::function<vo::HttpResponse(const vo::HttpRequest&)> fallback_ GUARDED_BY(mutex_);
+  bool serve_ranges_ GUARDED_BY(mutex_) = true;
+  std::vector<vo::HttpRequest> requests_ GUARDED_BY(mutex_);
 };
 
 }  // namespace hfs::test

@@ -125,53 +125,53 @@ std::string TestHttpServer::base_url() const { return "http://127.0.0.1:" + std:
 std::string TestHttpServer::url(const std::string& target) const { return base_url() + target; }
 
 void TestHttpServer::add(const std::string& target, Route route) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   routes_[target] = std::move(route);
 }
 
 void TestHttpServer::remove(const std::string& target) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   routes_.erase(target);
 }
 
 void TestHttpServer::set_faults(const std::string& target, Faults faults) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   faults_[target] = std::move(faults);
 }
 
 std::vector<TestHttpServer::LoggedRequest> TestHttpServer::requests() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return log_;
 }
 
 std::size_t TestHttpServer::request_count() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return log_.size();
 }
 
 void TestHttpServer::clear_log() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   log_.clear();
 }
 
 int TestHttpServer::connections_accepted() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return connections_;
 }
 
 int TestHttpServer::max_in_flight() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return max_in_flight_;
 }
 
 void TestHttpServer::reset_max_in_flight() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   max_in_flight_ = in_flight_;
 }
 
 void TestHttpServer::stop() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_ && listen_fd_ < 0) return;
     stopping_ = true;
     for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
@@ -180,19 +180,19 @@ void TestHttpServer::stop() {
   if (accept_thread_.joinable()) accept_thread_.join();
   std::vector<std::thread> threads;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     threads.swap(connection_threads_);
   }
   for (auto& thread : threads) thread.join();
   if (listen_fd_ >= 0) ::close(listen_fd_);
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   listen_fd_ = -1;
 }
 
 void TestHttpServer::accept_loop() {
   for (;;) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (stopping_) return;
     }
     pollfd waiting{listen_fd_, POLLIN, 0};
@@ -201,7 +201,7 @@ void TestHttpServer::accept_loop() {
     if (fd < 0) continue;
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     if (stopping_) {
       ::close(fd);
       return;
@@ -213,14 +213,20 @@ void TestHttpServer::accept_loop() {
 }
 
 bool TestHttpServer::sleep_unless_stopped(std::chrono::milliseconds duration) {
-  std::unique_lock lock(mutex_);
-  return !stopped_cv_.wait_for(lock, duration, [this] { return stopping_; });
+  const auto deadline = std::chrono::steady_clock::now() + duration;
+  MutexLock lock(mutex_);
+  // The predicate loop is written out (not a wait_until predicate lambda) so that the analysis
+  // sees stopping_ read with mutex_ held; wait_until unlocks mutex_ while asleep, as usual.
+  while (!stopping_) {
+    if (stopped_cv_.wait_until(mutex_, deadline) == std::cv_status::timeout) return !stopping_;
+  }
+  return false;
 }
 
 void TestHttpServer::wait_until_stopped_or_closed(int fd) {
   for (;;) {
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       if (stopping_) return;
     }
     pollfd waiting{fd, POLLIN, 0};
@@ -237,7 +243,7 @@ void TestHttpServer::serve_connection(int fd, int connection) {
   auto read_more = [&]() {
     for (;;) {
       {
-        std::lock_guard lock(mutex_);
+        MutexLock lock(mutex_);
         if (stopping_) return false;
       }
       pollfd waiting{fd, POLLIN, 0};
@@ -296,7 +302,7 @@ void TestHttpServer::serve_connection(int fd, int connection) {
     reset = after == After::reset;
   }
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     open_fds_.erase(fd);
   }
   if (reset) {
@@ -338,7 +344,7 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
   Faults faults;
   bool failing = false;
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     request.id = ++requests_seen_;
     log_.push_back(request);
     max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
@@ -355,7 +361,7 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
   int status = 0;
   std::uint64_t sent_body = 0;
   auto finish = [&](After after) {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     --in_flight_;
     for (auto it = log_.rbegin(); it != log_.rend(); ++it) {
       if (it->id == request.id) {

@@ -13,12 +13,13 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <set>
 #include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include "vo/thread_annotations.h"
 
 namespace hfs::test {
 
@@ -91,26 +92,26 @@ class TestHttpServer {
   void accept_loop();
   void serve_connection(int fd, int connection);
   After answer(int fd, int connection, const std::string& head, const std::string& body);
-  void wait_until_stopped_or_closed(int fd);
-  bool sleep_unless_stopped(std::chrono::milliseconds duration);
+  void wait_until_stopped_or_closed(int fd) EXCLUDES(mutex_);
+  bool sleep_unless_stopped(std::chrono::milliseconds duration) EXCLUDES(mutex_);
 
   std::uint16_t port_ = 0;
   int listen_fd_ = -1;
   std::thread accept_thread_;
 
   // Lock order: mutex_ only (never held while sending or sleeping on a socket).
-  mutable std::mutex mutex_;
-  std::condition_variable stopped_cv_;   // notified by stop()
-  bool stopping_ = false;                // GUARDED_BY(mutex_)
-  std::map<std::string, Route> routes_;  // GUARDED_BY(mutex_)
-  std::map<std::string, Faults> faults_;  // GUARDED_BY(mutex_)
-  std::vector<LoggedRequest> log_;       // GUARDED_BY(mutex_)
-  std::set<int> open_fds_;               // GUARDED_BY(mutex_); connections to shut down on stop
-  std::vector<std::thread> connection_threads_;  // GUARDED_BY(mutex_)
-  int connections_ = 0;                  // GUARDED_BY(mutex_)
-  std::uint64_t requests_seen_ = 0;      // GUARDED_BY(mutex_)
-  int in_flight_ = 0;                    // GUARDED_BY(mutex_)
-  int max_in_flight_ = 0;                // GUARDED_BY(mutex_)
+  mutable Mutex mutex_;
+  std::condition_variable_any stopped_cv_;  // notified by stop(); waited on with mutex_ itself
+  bool stopping_ GUARDED_BY(mutex_) = false;
+  std::map<std::string, Route> routes_ GUARDED_BY(mutex_);
+  std::map<std::string, Faults> faults_ GUARDED_BY(mutex_);
+  std::vector<LoggedRequest> log_ GUARDED_BY(mutex_);
+  std::set<int> open_fds_ GUARDED_BY(mutex_);  // connections to shut down on stop
+  std::vector<std::thread> connection_threads_ GUARDED_BY(mutex_);
+  int connections_ GUARDED_BY(mutex_) = 0;
+  std::uint64_t requests_seen_ GUARDED_BY(mutex_) = 0;
+  int in_flight_ GUARDED_BY(mutex_) = 0;
+  int max_in_flight_ GUARDED_BY(mutex_) = 0;
 };
 
 // A local TCP port with nothing listening on it (bound, then closed): connections are refused.

@@ -5,7 +5,6 @@
 #include <boost/test/unit_test.hpp>
 #include <functional>
 #include <latch>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <thread>
@@ -15,6 +14,7 @@
 #include "cache/block_fetcher.h"
 #include "tests/support/temp_dir.h"
 #include "vo/error.h"
+#include "vo/thread_annotations.h"
 
 using namespace hfs;
 using cache::kBlockSize;
@@ -39,7 +39,7 @@ class FakeSource {
       ~Leave() { --running; }
     } leave{running_};
     {
-      std::lock_guard lock(mutex_);
+      MutexLock lock(mutex_);
       requests_.push_back({offset, length});
     }
     if (before_answer) before_answer();
@@ -67,7 +67,7 @@ class FakeSource {
     return offset >= content_.size() ? std::string() : content_.substr(offset, length);
   }
   std::vector<Request> requests() {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     return requests_;
   }
   std::size_t calls() { return requests().size(); }
@@ -83,8 +83,8 @@ class FakeSource {
 
  private:
   const std::string content_;
-  std::mutex mutex_;
-  std::vector<Request> requests_;  // GUARDED_BY(mutex_)
+  Mutex mutex_;
+  std::vector<Request> requests_ GUARDED_BY(mutex_);
   std::atomic<std::uint64_t> bytes_{0};
   std::atomic<int> running_{0}, max_running_{0};
 

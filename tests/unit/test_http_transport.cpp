@@ -441,7 +441,9 @@ BOOST_AUTO_TEST_CASE(the_deadline_bounds_attempts_and_their_timeouts) {
   BOOST_TEST(elapsed < 1200);
 
   server.add("/down", {.body = "x"});
-  server.set_faults("/down", {.fail_next = 1000});
+  // Retry-After (1 s, capped at max_backoff) pins the wait at exactly 400 ms, where a jittered
+  // backoff could take two short waits and fit a third attempt into the deadline.
+  server.set_faults("/down", {.fail_next = 1000, .retry_after = "1"});
   policy.initial_backoff = 400ms;
   policy.max_backoff = 400ms;
   start = Clock::now();
@@ -450,5 +452,5 @@ BOOST_AUTO_TEST_CASE(the_deadline_bounds_attempts_and_their_timeouts) {
   BOOST_TEST(server.requests().back().path == "/down");
   std::size_t down_requests = 0;
   for (const auto& logged : server.requests()) down_requests += logged.path == "/down";
-  BOOST_TEST(down_requests <= 2u);
+  BOOST_TEST(down_requests == 2u);  // at 0 and 400 ms; a third would start past the deadline
 }
