@@ -14,7 +14,7 @@ import threading
 import time
 import zlib
 from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 from xml.sax.saxutils import escape, quoteattr
 
 from .votable_writer import Col, VOTABLE_NS, error_document, info, tabledata
@@ -392,7 +392,6 @@ def _decimal(x, sign=False) -> str:
 def sesame(catalog, path_tail: str, raw_query: str):
     """GET /cgi-bin/nph-sesame/<options/><db>?<name>. path_tail is what follows nph-sesame."""
     parts = [x for x in path_tail.strip("/").split("/") if x]
-    options = "".join(x for x in parts if x.startswith("-"))
     dbs = [x for x in parts if not x.startswith("-")]
     db = dbs[-1] if dbs else "A"
     name = unquote(raw_query)

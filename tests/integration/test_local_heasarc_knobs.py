@@ -18,7 +18,6 @@ import time
 import unittest
 import urllib.request
 from pathlib import Path
-from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))

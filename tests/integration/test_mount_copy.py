@@ -8,7 +8,6 @@ import subprocess
 import sys
 import tempfile
 import unittest
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from heasarc_fixture import LocalHeasarc, SOURCE_DIR  # noqa: E402

@@ -43,7 +43,7 @@ class MountFits(unittest.TestCase):
     def test_fitsverify_and_astropy_on_mounted_files(self):
         m = self.mount()
         row = self.row(m, "60001111003")
-        for relative in [f"event_cl/nu60001111003A01_cl.evt.gz", f"hk/nu60001111003A_fpm.hk.gz"]:
+        for relative in ["event_cl/nu60001111003A01_cl.evt.gz", "hk/nu60001111003A_fpm.hk.gz"]:
             with self.subTest(file=relative):
                 path = os.path.join(row, relative)
                 verify = subprocess.run(["fitsverify", "-q", path], capture_output=True, text=True, timeout=300)

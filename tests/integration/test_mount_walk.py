@@ -4,7 +4,6 @@ operator, nested filters, a second table, .results.csv, and the errors users wil
 
 import csv
 import errno
-import io
 import math
 import os
 import sys

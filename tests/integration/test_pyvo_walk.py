@@ -8,7 +8,6 @@ Starts its own local HEASARC on port 0 (tests/integration/heasarc_fixture.py) an
 import io
 import json
 import math
-import os
 import sys
 import unittest
 import urllib.parse
