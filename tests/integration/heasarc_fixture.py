@@ -9,8 +9,9 @@
         h.requests_for("/FTP/nustar/"), h.bytes_for("/FTP/nustar/")
     # stopped here (SIGTERM, then SIGKILL of the group if needed), also on exceptions
 
-Runs the server with Debian's /usr/bin/python3. Data dir: $HEASARC_DATA, else the default of
-catalog.data_root() (<repo>/build/heasarc-data), generated on first use by the server itself.
+Runs the server with Debian's /usr/bin/python3. Data dir (DATA_DIR; read_manifest() reads its
+manifest): $HEASARC_DATA, else the default of catalog.data_root() (<repo>/build/heasarc-data),
+generated on first use by the server itself.
 Stdlib only, so C++-side mount tests can reuse it.
 """
 
@@ -34,6 +35,22 @@ SOURCE_DIR = Path(os.environ.get("HEASARCFS_SOURCE_DIR")
                   or Path(__file__).resolve().parents[2])
 SCRIPT = SOURCE_DIR / "scripts" / "local-heasarc"
 PYTHON = "/usr/bin/python3"
+# The generated archive the server serves (scripts/make-archive-data) and its manifest.
+DATA_DIR = Path(os.environ.get("HEASARC_DATA") or SOURCE_DIR / "build" / "heasarc-data")
+
+
+def read_manifest(root: Path = DATA_DIR) -> dict:
+    """manifest.tsv as {path: (size, sha256)}, checking every line's shape."""
+    entries = {}
+    with open(Path(root) / "manifest.tsv") as f:
+        for number, line in enumerate(f, 1):
+            fields = line.rstrip("\n").split("\t")
+            if len(fields) != 3 or not fields[1].isdigit() or not re.fullmatch(r"[0-9a-f]{64}", fields[2]):
+                raise AssertionError(f"manifest.tsv line {number} is not 'path<TAB>size<TAB>sha256': {line!r}")
+            if fields[0] in entries:
+                raise AssertionError(f"manifest.tsv line {number}: duplicate path {fields[0]}")
+            entries[fields[0]] = (int(fields[1]), fields[2])
+    return entries
 
 _live: list["LocalHeasarc"] = []
 

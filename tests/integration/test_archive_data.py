@@ -30,7 +30,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import SOURCE_DIR  # noqa: E402
+from heasarc_fixture import DATA_DIR as DATA, SOURCE_DIR, read_manifest  # noqa: E402
 
 sys.path.insert(0, str(Path(SOURCE_DIR) / "scripts"))
 from local_heasarc import catalog, make_archive  # noqa: E402
@@ -39,7 +39,6 @@ from astropy.io import fits  # noqa: E402
 from astropy.io.fits.verify import VerifyWarning  # noqa: E402
 
 MAKER = Path(SOURCE_DIR) / "scripts" / "make-archive-data"
-DATA = Path(os.environ.get("HEASARC_DATA") or Path(SOURCE_DIR) / "build" / "heasarc-data")
 MIB = 1 << 20
 BLOCK = 2880
 
@@ -59,19 +58,6 @@ def nustar_dir(obsid: str) -> str:
 
 def chandra_dir(obsid: str) -> str:
     return f"FTP/chandra/data/byobsid/{obsid[-1]}/{obsid}"
-
-
-def read_manifest(root: Path) -> dict:
-    entries = {}
-    with open(root / "manifest.tsv") as f:
-        for number, line in enumerate(f, 1):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) != 3 or not fields[1].isdigit() or not re.fullmatch(r"[0-9a-f]{64}", fields[2]):
-                raise AssertionError(f"manifest.tsv line {number} is not 'path<TAB>size<TAB>sha256': {line!r}")
-            if fields[0] in entries:
-                raise AssertionError(f"manifest.tsv line {number}: duplicate path {fields[0]}")
-            entries[fields[0]] = (int(fields[1]), fields[2])
-    return entries
 
 
 def sha256_of(path: Path) -> str:

@@ -10,21 +10,12 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import LocalHeasarc, SOURCE_DIR  # noqa: E402
+from heasarc_fixture import LocalHeasarc, read_manifest  # noqa: E402
 from mount_fixture import Mount  # noqa: E402
 
 OBSID = "60001111003"
 WGET = ("wget -q -nH --no-check-certificate --no-parent --cut-dirs=6 -r -l0 -c -N -np -R 'index*'"
         " -erobots=off --retr-symlinks {}")
-
-
-def manifest(data_dir):
-    entries = {}
-    with open(os.path.join(data_dir, "manifest.tsv")) as f:
-        for line in f:
-            path, size, sha = line.rstrip("\n").split("\t")
-            entries[path] = (int(size), sha)
-    return entries
 
 
 def files_under(top):
@@ -47,9 +38,8 @@ class MountCopy(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.work, True)
         self.row = self.mount.p("numaster", "NGC4151", "exposure_a>=50000", OBSID)
         self.directory_url = f"{self.heasarc.base}/FTP/nustar/data/obs/00/6//{OBSID}/"
-        data = os.environ.get("HEASARC_DATA") or os.path.join(SOURCE_DIR, "build", "heasarc-data")
         prefix = f"FTP/nustar/data/obs/00/6/{OBSID}/"
-        self.expected = {path[len(prefix):]: value for path, value in manifest(data).items()
+        self.expected = {path[len(prefix):]: value for path, value in read_manifest().items()
                          if path.startswith(prefix)}
         self.assertTrue(self.expected, f"manifest has files under {prefix}")
 

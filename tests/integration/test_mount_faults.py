@@ -12,7 +12,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import LocalHeasarc, SOURCE_DIR  # noqa: E402
+from heasarc_fixture import LocalHeasarc, read_manifest  # noqa: E402
 from mount_fixture import Mount  # noqa: E402
 
 OBSID = "60001111003"
@@ -20,20 +20,10 @@ PREFIX = f"FTP/nustar/data/obs/00/6/{OBSID}/"
 DEADLINE_S = 3
 
 
-def manifest():
-    data = os.environ.get("HEASARC_DATA") or os.path.join(SOURCE_DIR, "build", "heasarc-data")
-    entries = {}
-    with open(os.path.join(data, "manifest.tsv")) as f:
-        for line in f:
-            path, size, sha = line.rstrip("\n").split("\t")
-            entries[path] = (int(size), sha)
-    return entries
-
-
 class MountFaults(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.manifest = manifest()
+        cls.manifest = read_manifest()
 
     def setUp(self):
         self.heasarc = LocalHeasarc().start()
