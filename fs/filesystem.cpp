@@ -1,6 +1,7 @@
 #include "fs/filesystem.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <ctime>
@@ -44,7 +45,13 @@ std::shared_ptr<const Node> Filesystem::intern(std::uint64_t parent, const std::
   if (auto it = names_.find(key); it != names_.end()) {
     child.ino = it->second;
     auto& existing = nodes_.at(child.ino);
+    // A listing whose parallel stat missed a file knows less than the lookup that stat'ed it
+    // alone: keep the size and validator the kernel was given (open needs them).
+    if (child.kind == NodeKind::archive_file && !child.object && existing->kind == NodeKind::archive_file &&
+        existing->object && existing->url == child.url)
+      return existing;
     bool same = existing->kind == child.kind && existing->size == child.size && existing->url == child.url &&
+                existing->csv_basis.lock() == child.csv_basis.lock() &&
                 existing->mtime == child.mtime &&
                 (existing->object ? existing->object->validator() : "") ==
                     (child.object ? child.object->validator() : "");
@@ -128,26 +135,29 @@ std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const st
 
 std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, const std::string& name) {
   auto rows = remote_->cone(parent.query->cone);
-  if (name == ".results.csv") {
+  if (name == kResultsCsvName) {
     Node child;
     child.kind = NodeKind::results_csv;
     child.table = parent.table;
     child.query = parent.query;
     child.size = results_csv(*rows, filter_rows(*rows, parent.query->filters)).size();
-    return intern(parent.ino, name, std::move(child));
-  }
-  if (auto it = rows->row_by_name.find(name); it != rows->row_by_name.end()) {
-    auto selected = filter_rows(*rows, parent.query->filters);
-    if (!std::binary_search(selected.begin(), selected.end(), it->second))
-      throw Error(ENOENT, "row '" + name + "' does not pass the filters of this directory");
-    Node child;
-    child.kind = NodeKind::row;
-    child.table = parent.table;
-    child.query = parent.query;
-    child.row_name = name;
+    child.csv_basis = rows;
     return intern(parent.ino, name, std::move(child));
   }
   auto filter = parse_filter_segment(name);
+  if (auto it = rows->row_by_name.find(name); it != rows->row_by_name.end()) {
+    auto selected = filter_rows(*rows, parent.query->filters);
+    if (std::binary_search(selected.begin(), selected.end(), it->second)) {
+      Node child;
+      child.kind = NodeKind::row;
+      child.table = parent.table;
+      child.query = parent.query;
+      child.row_name = name;
+      return intern(parent.ino, name, std::move(child));
+    }
+    // Not listed here: a name that is also a filter is that filter (readdir never shows it).
+    if (!filter) throw Error(ENOENT, "row '" + name + "' does not pass the filters of this directory");
+  }
   if (!filter) throw Error(ENOENT, "no row '" + name + "' in this " + parent.table + " answer");
   try {
     validate_filter(*rows, *filter);
@@ -220,7 +230,8 @@ std::vector<std::pair<std::string, Node>> Filesystem::children(const Node& direc
       csv.table = directory.table;
       csv.query = directory.query;
       csv.size = results_csv(*rows, selected).size();
-      result.emplace_back(".results.csv", std::move(csv));
+      csv.csv_basis = rows;
+      result.emplace_back(std::string(kResultsCsvName), std::move(csv));
       for (auto index : selected) {
         Node row;
         row.kind = NodeKind::row;
@@ -250,6 +261,7 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
   auto directory = node(ino);
   if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
   std::vector<DirectoryEntry> entries;
+  std::set<std::string> seen;
   if (directory->kind == NodeKind::table) {
     MutexLock lock(nodes_mutex_);
     for (const auto& name : looked_up_targets_[ino]) {
@@ -259,13 +271,38 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
     return entries;
   }
   for (auto& [name, child] : children(*directory)) {
+    // A name listed twice (two registry records ending in the same table name, say) is one
+    // entry: the first, which is also the one lookup finds.
+    if (!seen.insert(name).second) continue;
     auto stored = intern(ino, name, std::move(child));
     entries.push_back({name, stored->ino, stored->is_dir()});
   }
   return entries;
 }
 
-Attributes Filesystem::getattr(std::uint64_t ino) { return attributes_of(*node(ino)); }
+Attributes Filesystem::getattr(std::uint64_t ino) { return stat(ino).attributes; }
+
+Entry Filesystem::stat(std::uint64_t ino) {
+  auto current = node(ino);
+  if (current->kind == NodeKind::results_csv) {
+    // Its text follows the cone answer, which is refreshed on its own TTL: the size the
+    // kernel sees must be the size the next open reads. Recomputed only for a new answer.
+    auto rows = remote_->cone(current->query->cone);
+    if (rows != current->csv_basis.lock()) {
+      Node refreshed = *current;
+      refreshed.size = results_csv(*rows, filter_rows(*rows, current->query->filters)).size();
+      refreshed.csv_basis = rows;
+      current = intern(current->parent, current->name, std::move(refreshed));
+    }
+  }
+  return entry_of(*current);
+}
+
+void Filesystem::access(std::uint64_t ino, int mask) {
+  auto current = node(ino);
+  if (mask & W_OK) throw Error(EROFS, "heasarcfs is read-only");
+  if ((mask & X_OK) && !current->is_dir()) throw Error(EACCES, "not executable (mode 0444)");
+}
 
 std::string Filesystem::csv_of(const Node& csv_node) {
   auto rows = remote_->cone(csv_node.query->cone);

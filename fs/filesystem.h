@@ -72,6 +72,10 @@ class Filesystem {
 
   Entry lookup(std::uint64_t parent, const std::string& name);
   Attributes getattr(std::uint64_t ino);
+  // getattr with the time the kernel may keep the answer (the README's table).
+  Entry stat(std::uint64_t ino);
+  // access(2): W_OK is EROFS, X_OK on a file (mode 0444) EACCES; anything else is allowed.
+  void access(std::uint64_t ino, int mask);
   std::vector<DirectoryEntry> readdir(std::uint64_t ino);
   // flags: open(2) flags; anything but read-only access gives EROFS, a directory EISDIR.
   OpenedFile open(std::uint64_t ino, int flags);

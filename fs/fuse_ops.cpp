@@ -43,9 +43,11 @@ void translate(fuse_req_t req, const char* operation, const std::string& what, B
     message = "internal error";
   }
   if (errnum == 0) errnum = EIO;
-  // A missing name is an everyday answer (shells and file managers probe); anything else is
-  // worth a line saying which call on what failed and why.
-  auto level = errnum == ENOENT ? log::Level::debug : log::Level::warn;
+  // A missing name is an everyday answer (shells and file managers probe), and so is "no"
+  // to a write or an execute; anything else is worth a line saying which call on what failed
+  // and why.
+  bool everyday = errnum == ENOENT || errnum == EROFS || errnum == EACCES;
+  auto level = everyday ? log::Level::debug : log::Level::warn;
   log::write(level, operation, what + ": " + std::strerror(errnum) + ": " + message);
   fuse_reply_err(req, errnum);
 }
@@ -86,8 +88,9 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   translate(req, "getattr", describe(ino), [&] {
-    auto st = to_stat(filesystem_of(req).getattr(ino));
-    fuse_reply_attr(req, &st, 1.0);
+    auto entry = filesystem_of(req).stat(ino);
+    auto st = to_stat(entry.attributes);
+    fuse_reply_attr(req, &st, entry.attr_timeout);
   });
 }
 
@@ -165,7 +168,12 @@ void op_statfs(fuse_req_t req, fuse_ino_t) {
   fuse_reply_statfs(req, &st);
 }
 
-void op_access(fuse_req_t req, fuse_ino_t, int mask) { fuse_reply_err(req, (mask & W_OK) ? EROFS : 0); }
+void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
+  translate(req, "access", describe(ino) + " mask " + std::to_string(mask), [&] {
+    filesystem_of(req).access(ino, mask);
+    fuse_reply_err(req, 0);
+  });
+}
 
 void op_getxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) { fuse_reply_err(req, ENODATA); }
 

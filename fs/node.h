@@ -41,6 +41,7 @@ struct Node {
   std::string url;                         // archive_dir, archive_file (and row once known)
   std::optional<vo::ObjectInfo> object;    // archive_file
   std::uint64_t size = 0;                  // archive_file, results_csv
+  std::weak_ptr<const ResultRows> csv_basis;  // results_csv: the cone answer `size` is of
   std::int64_t mtime = 0;                  // 0: the mount time
 
   bool is_dir() const { return kind != NodeKind::results_csv && kind != NodeKind::archive_file; }

@@ -86,6 +86,18 @@ void apply_option(MountOptions& options, const std::string& option) {
   }
 }
 
+// Without -f, fuse_daemonize() moves the daemon to "/": a relative path given on the command
+// line would then name another place (the cache) or fail at exit (libfuse unmounts the path
+// as given). So every path is made absolute against the directory heasarcfs started in.
+std::filesystem::path absolute_path(const std::filesystem::path& path) {
+  std::error_code error;
+  auto absolute = std::filesystem::absolute(path, error);
+  if (error) bad_option("cannot make '" + path.string() + "' an absolute path: " + error.message());
+  absolute = absolute.lexically_normal();
+  if (!absolute.has_filename() && absolute.has_relative_path()) absolute = absolute.parent_path();  // "/a/b/"
+  return absolute;
+}
+
 }  // namespace
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
@@ -143,7 +155,7 @@ MountOptions parse_command_line(const std::vector<std::string>& args, std::optio
   if (options.show_help || options.show_version) return options;
   if (positional.empty()) bad_option("missing MOUNTPOINT (see --help)");
   if (positional.size() > 1) bad_option("unexpected argument '" + positional[1] + "' (one MOUNTPOINT only)");
-  options.mountpoint = positional[0];
+  options.mountpoint = absolute_path(positional[0]).string();
   if (options.cache_dir.empty()) {
     if (xdg_cache_home && !xdg_cache_home->empty()) {
       options.cache_dir = std::filesystem::path(*xdg_cache_home) / "heasarcfs";
@@ -153,6 +165,7 @@ MountOptions parse_command_line(const std::vector<std::string>& args, std::optio
       bad_option("no cache directory: set -o cache_dir=DIR (neither XDG_CACHE_HOME nor HOME is set)");
     }
   }
+  options.cache_dir = absolute_path(options.cache_dir);
   return options;
 }
 

@@ -29,6 +29,8 @@ struct MountOptions {
 
 // Throws hfs::Error(EINVAL, "<one line naming the bad option>") for an unknown or malformed
 // option, a missing or extra mount point. `environment` supplies XDG_CACHE_HOME and HOME.
+// The mount point and cache_dir come back absolute (relative ones against the current
+// directory), since the daemon leaves it.
 MountOptions parse_command_line(const std::vector<std::string>& args,
                                 std::optional<std::string> xdg_cache_home, std::optional<std::string> home);
 

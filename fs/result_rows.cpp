@@ -151,7 +151,10 @@ ResultRows name_rows(vo::ConeResult cone) {
     } else {
       name = "row" + std::to_string(i + 1);
     }
-    if (rows.row_by_name.count(name)) name += "~" + std::to_string(i + 1);
+    // Taken by an earlier row, or by the .results.csv every query directory holds. A value may
+    // itself be the "~<N>" name a duplicate would get ("a", "a~3", "a"): suffix until distinct.
+    const std::string suffix = "~" + std::to_string(i + 1);
+    while (name == kResultsCsvName || rows.row_by_name.count(name)) name += suffix;
     rows.row_by_name.emplace(name, i);
     rows.row_names.push_back(std::move(name));
   }

@@ -9,17 +9,22 @@
 //   5. "__row",
 // else the 1-based row number. Values are made safe as file names ('/' and NUL become '_',
 // "" becomes "row<N>"), and a name seen before in the same answer gets "~<N>" appended, N being
-// the row's 1-based position, so every row has exactly one stable, distinct name.
+// the row's 1-based position (again, if that name is taken too; ".results.csv" counts as
+// taken), so every row has exactly one stable, distinct name.
 #pragma once
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fs/path_grammar.h"
 #include "vo/cone_search.h"
 
 namespace hfs::fs {
+
+// The file every query directory holds besides its rows; no row is ever given this name.
+inline constexpr std::string_view kResultsCsvName = ".results.csv";
 
 struct ResultRows {
   vo::ConeResult cone;

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <set>
+#include <thread>
 
 #include "cache/block_cache.h"
 #include "cache/block_fetcher.h"
@@ -32,13 +33,13 @@ struct Mount {
   Mount() { remount(); }
 
   // A new filesystem over the same fakes and the same cache directory.
-  void remount() {
+  void remount(fs::RemoteTtls ttls = {}, std::shared_ptr<vo::VoClient> vo = nullptr) {
     filesystem.reset();
     fetcher.reset();
     block_cache.reset();
     block_cache = cache::open_disk_block_cache(cache_dir.path(), 64ull << 20);
     fetcher = cache::make_block_fetcher(*block_cache, 4, 4ull << 20);
-    remote = std::make_shared<fs::RemoteView>(heasarc.vo, failing);
+    remote = std::make_shared<fs::RemoteView>(vo ? vo : heasarc.vo, failing, ttls);
     filesystem = std::make_unique<fs::Filesystem>(fs::FilesystemConfig{}, remote, *fetcher);
   }
 
@@ -265,4 +266,229 @@ BOOST_AUTO_TEST_CASE(second_table_works_the_same_way) {
   Mount m;
   BOOST_TEST((m.names({"chanmaster", "NGC 4151"}) == Names{".results.csv", "3052"}));
   BOOST_TEST((m.names({"chanmaster", "NGC 4151", "3052", "primary"}) == Names{"acisf03052N004_evt2.fits.gz"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_listing_whose_stat_failed_does_not_undo_what_lookup_learnt) {
+  Mount m;
+  // The directory's parallel stat misses pipe.log once; the lookup's own stat then works.
+  m.failing->fail("stat", "60001111003/pipe.log", ETIMEDOUT, 1);
+  std::vector<std::string> row = {"numaster", "NGC4151", "60001111003"};
+  BOOST_TEST(m.names(row).count("pipe.log") == 1);
+  auto file = row;
+  file.push_back("pipe.log");
+  auto ino = m.walk(file);
+  const std::uint64_t size = std::string("pipeline log of 60001111003\n").size();
+  BOOST_TEST(m.filesystem->getattr(ino).size == size);
+  // `ls` again: the listing (cached, size unknown) must not replace the node the kernel holds.
+  BOOST_TEST(m.names(row).count("pipe.log") == 1);
+  BOOST_TEST(m.filesystem->getattr(ino).size == size);
+  auto opened = m.filesystem->open(ino, O_RDONLY);  // the kernel's dentry still names `ino`
+  BOOST_TEST(m.filesystem->read(opened.handle, 0, 4096) == "pipeline log of 60001111003\n");
+  m.filesystem->release(opened.handle);
+}
+
+BOOST_AUTO_TEST_CASE(results_csv_size_follows_a_refreshed_answer) {
+  Mount m;
+  m.remount(fs::RemoteTtls{.cone = std::chrono::seconds(0)});  // every call asks again
+  auto ino = m.walk({"numaster", "NGC4151", ".results.csv"});
+  auto before = m.filesystem->getattr(ino).size;
+  BOOST_TEST(before == m.read_all({"numaster", "NGC4151", ".results.csv"}).size());
+  // The archive gains a row near NGC 4151: the next answer is longer.
+  auto& table = m.heasarc.vo->tables["numaster"];
+  vo::VoRow row = table.rows.front();
+  row[3] = std::string("60001111099");
+  table.rows.push_back(row);
+  // The kernel holds the dentry (60 s): no lookup, just getattr and open of the inode.
+  auto size = m.filesystem->getattr(ino).size;
+  auto opened = m.filesystem->open(ino, O_RDONLY);
+  auto content = m.filesystem->read(opened.handle, 0, 1 << 20);
+  m.filesystem->release(opened.handle);
+  BOOST_TEST(content.size() > before);
+  BOOST_TEST(size == content.size());  // stat agrees with what cat reads
+  BOOST_TEST(m.filesystem->stat(ino).attr_timeout <= 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(kernel_attribute_timeouts_match_the_readme) {
+  Mount m;
+  auto file = m.walk({"numaster", "NGC4151", "60001111003", "pipe.log"});
+  auto dir = m.walk({"numaster", "NGC4151", "60001111003", "event_cl"});
+  auto row = m.walk({"numaster", "NGC4151", "60001111003"});
+  auto target = m.walk({"numaster", "NGC4151"});
+  // Archive entries: names and attributes for 1 h; query directories and rows: 60 s.
+  for (auto ino : {file, dir}) {
+    BOOST_TEST(m.filesystem->stat(ino).attr_timeout == 3600.0);
+    BOOST_TEST(m.filesystem->stat(ino).attributes.ino == ino);
+  }
+  for (auto ino : {row, target}) BOOST_TEST(m.filesystem->stat(ino).attr_timeout == 60.0);
+}
+
+BOOST_AUTO_TEST_CASE(a_name_not_listed_as_a_row_can_still_be_a_filter) {
+  Mount m;
+  // A catalogue whose key values look like filters.
+  auto table = m.heasarc.vo->tables["numaster"];
+  table.service.name = "oddmaster";
+  table.service.ivoid = "ivo://nasa.heasarc/oddmaster";
+  table.rows.clear();
+  table.rows.push_back({std::string("A"), std::string("182.6357"), std::string("39.4058"), std::string("exposure_a>1"),
+                        std::string("archived"), std::string("0.5")});
+  table.rows.push_back({std::string("B"), std::string("182.6357"), std::string("39.4058"), std::string("x"),
+                        std::string("archived"), std::string("5")});
+  m.heasarc.vo->tables["oddmaster"] = table;
+  BOOST_TEST((m.names({"oddmaster", "NGC4151"}) == Names{".results.csv", "exposure_a>1", "x"}));
+  // Listed: the row wins (lookup agrees with readdir).
+  auto row = m.walk({"oddmaster", "NGC4151", "exposure_a>1"});
+  BOOST_TEST(m.filesystem->readdir(row).empty());  // no directory product: an empty row
+  // Under a filter that excludes that row, the name is not listed, so it is the filter.
+  BOOST_TEST((m.names({"oddmaster", "NGC4151", "exposure_a>=1"}) == Names{".results.csv", "x"}));
+  BOOST_TEST((m.names({"oddmaster", "NGC4151", "exposure_a>=1", "exposure_a>1"}) == Names{".results.csv", "x"}));
+}
+
+BOOST_AUTO_TEST_CASE(every_listed_name_looks_up_to_the_same_node_exactly_once) {
+  Mount m;
+  // A second registry record whose ivoid ends in the same name: one "numaster" at the root.
+  auto twin = m.heasarc.vo->tables["numaster"];
+  twin.service.ivoid = "ivo://nasa.heasarc/mirror/numaster";
+  m.heasarc.vo->tables["numaster_mirror"] = twin;
+  m.walk({"numaster", "NGC4151"});
+  m.walk({"numaster", "M 31@2deg"});
+  m.walk({"numaster", "NGC4151", "exposure_a>=50000", "status=archived"});
+  m.walk({"chanmaster", "182.63625,39.40544@1'"});
+  std::size_t checked = 0;
+  std::function<void(std::uint64_t, int)> visit = [&](std::uint64_t ino, int depth) {
+    std::set<std::string> seen;
+    for (const auto& entry : m.filesystem->readdir(ino)) {
+      BOOST_TEST(seen.insert(entry.name).second, "listed twice: " << entry.name);
+      auto looked_up = m.filesystem->lookup(ino, entry.name);
+      BOOST_TEST(looked_up.attributes.ino == entry.ino, entry.name);
+      BOOST_TEST(looked_up.attributes.is_dir == entry.is_dir, entry.name);
+      auto attributes = m.filesystem->getattr(entry.ino);
+      BOOST_TEST(attributes.size == looked_up.attributes.size, entry.name);
+      BOOST_TEST(attributes.mtime == looked_up.attributes.mtime, entry.name);
+      ++checked;
+      if (entry.is_dir && depth < 8) visit(entry.ino, depth + 1);
+    }
+  };
+  visit(fs::kRootInode, 0);
+  BOOST_TEST(checked > 40u);
+  int count = 0;
+  for (const auto& entry : m.filesystem->readdir(fs::kRootInode)) count += entry.name == "numaster";
+  BOOST_TEST(count == 1);
+}
+
+BOOST_AUTO_TEST_CASE(access_follows_the_modes) {
+  Mount m;
+  auto file = m.walk({"numaster", "NGC4151", "60001111003", "pipe.log"});
+  auto dir = m.walk({"numaster", "NGC4151", "60001111003"});
+  BOOST_TEST(errno_of([&] { m.filesystem->access(file, R_OK); }) == 0);
+  BOOST_TEST(errno_of([&] { m.filesystem->access(file, F_OK); }) == 0);
+  BOOST_TEST(errno_of([&] { m.filesystem->access(file, X_OK); }) == EACCES);  // mode 0444
+  BOOST_TEST(errno_of([&] { m.filesystem->access(file, W_OK); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->access(dir, R_OK | X_OK); }) == 0);  // mode 0555
+  BOOST_TEST(errno_of([&] { m.filesystem->access(dir, W_OK); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->access(987654, R_OK); }) == ESTALE);
+}
+
+namespace {
+
+// Wraps the fake catalogue: delays answers (so concurrent callers overlap for sure) and fails
+// them on demand (a service that is down).
+class ControlledVo : public vo::VoClient {
+ public:
+  explicit ControlledVo(std::shared_ptr<vo::VoClient> inner, int delay_ms = 0)
+      : inner_(std::move(inner)), delay_(delay_ms) {}
+  std::vector<vo::TableService> cone_tables() override {
+    if (fail_errno) throw Error(fail_errno, "registry down");
+    return inner_->cone_tables();
+  }
+  vo::TableService cone_table(const std::string& name) override { return inner_->cone_table(name); }
+  vo::SkyPosition resolve(const std::string& name) override {
+    std::this_thread::sleep_for(delay_);
+    if (fail_errno) throw Error(fail_errno, "resolver down");
+    return inner_->resolve(name);
+  }
+  vo::ConeResult cone_search(const vo::TableService& table, const vo::SkyPosition& center, double radius) override {
+    std::this_thread::sleep_for(delay_);
+    if (fail_errno) throw Error(fail_errno, "cone search down");
+    return inner_->cone_search(table, center, radius);
+  }
+  std::vector<vo::DataLink> datalinks(const vo::ConeResult& result, std::size_t row) override {
+    if (fail_errno) throw Error(fail_errno, "datalink down");
+    return inner_->datalinks(result, row);
+  }
+  std::atomic<int> fail_errno{0};
+
+ private:
+  std::shared_ptr<vo::VoClient> inner_;
+  std::chrono::milliseconds delay_;
+};
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(concurrent_listings_of_a_new_target_send_one_query) {
+  Mount m;
+  m.remount({}, std::make_shared<ControlledVo>(m.heasarc.vo, 100));
+  std::vector<std::thread> threads;
+  std::vector<std::size_t> sizes(4);
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    threads.emplace_back([&, i] { sizes[i] = m.names({"numaster", i % 2 ? "NGC 4151" : "ngc4151"}).size(); });
+  for (auto& thread : threads) thread.join();
+  for (auto size : sizes) BOOST_TEST(size == 7u);
+  BOOST_TEST(m.heasarc.vo->resolve_calls == 1);
+  BOOST_TEST(m.heasarc.vo->cone_calls == 1);
+}
+
+BOOST_AUTO_TEST_CASE(metadata_is_cached_for_the_readme_ttls) {
+  Mount m;
+  std::vector<std::string> row = {"numaster", "NGC4151", "60001111003"};
+  for (int i = 0; i < 2; ++i) {
+    m.names({});
+    m.names(row);
+    BOOST_TEST(errno_of([&] { m.walk({"numaster", "NoSuchObject"}); }) == ENOENT);
+  }
+  // Everything asked once: tables, names (unknown ones too), cone, DataLink, listing.
+  BOOST_TEST(m.heasarc.vo->registry_calls == 1);
+  BOOST_TEST(m.heasarc.vo->resolve_calls == 2);  // NGC4151 and NoSuchObject
+  BOOST_TEST(m.heasarc.vo->cone_calls == 1);
+  BOOST_TEST(m.heasarc.vo->datalink_calls == 1);
+  BOOST_TEST(m.heasarc.archive->list_calls == 1);
+  fs::RemoteTtls defaults;
+  BOOST_TEST(defaults.tables.count() == 3600);
+  BOOST_TEST(defaults.resolve.count() == 24 * 3600);
+  BOOST_TEST(defaults.resolve_negative.count() == 300);
+  BOOST_TEST(defaults.cone.count() == 600);
+  BOOST_TEST(defaults.datalink.count() == 3600);
+  BOOST_TEST(defaults.listing.count() == 3600);
+
+  // Expired entries are asked again.
+  std::chrono::seconds zero(0);
+  m.remount(fs::RemoteTtls{zero, zero, zero, zero, zero, zero});
+  int registry = m.heasarc.vo->registry_calls, resolve = m.heasarc.vo->resolve_calls;
+  int cone = m.heasarc.vo->cone_calls, lists = m.heasarc.archive->list_calls;
+  m.names(row);
+  m.names(row);
+  BOOST_TEST(errno_of([&] { m.walk({"numaster", "NoSuchObject"}); }) == ENOENT);
+  BOOST_TEST(m.heasarc.vo->registry_calls > registry);
+  BOOST_TEST(m.heasarc.vo->resolve_calls >= resolve + 3);
+  BOOST_TEST(m.heasarc.vo->cone_calls > cone + 1);
+  BOOST_TEST(m.heasarc.archive->list_calls >= lists + 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_refresh_serves_the_last_good_answer) {
+  Mount m;
+  auto vo = std::make_shared<ControlledVo>(m.heasarc.vo);
+  std::chrono::seconds zero(0);
+  m.remount(fs::RemoteTtls{zero, zero, zero, zero, zero, zero}, vo);
+  std::vector<std::string> row = {"numaster", "NGC4151", "exposure_a>=50000", "60001111003"};
+  auto listing = m.names(row);
+  auto csv = m.read_all({"numaster", "NGC4151", ".results.csv"});
+  vo->fail_errno = ETIMEDOUT;  // every VO service down; every entry expired
+  BOOST_TEST((m.names({}) == Names{"chanmaster", "numaster"}));
+  BOOST_TEST(m.names(row) == listing);
+  BOOST_TEST(m.read_all({"numaster", "NGC4151", ".results.csv"}) == csv);
+  BOOST_TEST(m.filesystem->getattr(m.walk({"numaster", "NGC4151", ".results.csv"})).size == csv.size());
+  // Nothing to fall back on: the error itself.
+  BOOST_TEST(errno_of([&] { m.names({"numaster", "M 31"}); }) == ETIMEDOUT);
+  BOOST_TEST(errno_of([&] { m.names({"numaster", "NGC4151@2deg"}); }) == ETIMEDOUT);
+  vo->fail_errno = 0;
+  BOOST_TEST(!m.names({"numaster", "M 31"}).empty());  // failures are not cached
 }

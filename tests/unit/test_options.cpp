@@ -90,3 +90,19 @@ BOOST_AUTO_TEST_CASE(sizes) {
   BOOST_TEST(!parse_size("99999999999999999999T"));
   BOOST_TEST(!parse_size("20000000T"));
 }
+
+BOOST_AUTO_TEST_CASE(relative_paths_become_absolute) {
+  // Without -f the daemon runs in "/" (fuse_daemonize): a relative mount point would not be
+  // unmounted at exit and a relative cache_dir would be a different directory.
+  auto cwd = std::filesystem::current_path();
+  auto options = parse({"mnt/heasarc/", "-o", "cache_dir=./cache//here"});
+  BOOST_TEST(options.mountpoint == (cwd / "mnt" / "heasarc").string());
+  BOOST_TEST(options.cache_dir == cwd / "cache" / "here");
+  BOOST_TEST(std::filesystem::path(options.mountpoint).is_absolute());
+  auto xdg = parse_command_line({"/mnt"}, std::string("xdg"), std::nullopt);
+  BOOST_TEST(xdg.cache_dir == cwd / "xdg" / "heasarcfs");
+  auto home = parse_command_line({"/mnt"}, std::nullopt, std::string("astro"));
+  BOOST_TEST(home.cache_dir == cwd / "astro" / ".cache" / "heasarcfs");
+  BOOST_TEST(parse({"/mnt/heasarc/"}).mountpoint == "/mnt/heasarc");
+  BOOST_TEST(parse({"/"}).mountpoint == "/");
+}

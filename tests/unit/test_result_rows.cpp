@@ -1,5 +1,6 @@
 #define BOOST_TEST_MODULE result_rows
 #include <boost/test/unit_test.hpp>
+#include <set>
 
 #include "fs/result_rows.h"
 #include "vo/error.h"
@@ -100,4 +101,46 @@ BOOST_AUTO_TEST_CASE(csv_quotes_like_rfc4180) {
                                   {std::string("3"), std::nullopt}}));
   BOOST_TEST(fs::results_csv(rows, {0, 1, 2}) ==
              "obsid,name\n1,\"NGC 4151, nucleus\"\n2,\"say \"\"hi\"\"\"\n3,\n");
+}
+
+BOOST_AUTO_TEST_CASE(row_names_never_collide_with_results_csv_or_a_suffixed_name) {
+  // ".results.csv" is in every query directory: a row with that key must not shadow it.
+  auto csv = fs::name_rows(cone({field("obsid", "char")}, {{std::string(".results.csv")}, {std::string("x")}}));
+  BOOST_TEST(csv.row_names.at(0) != ".results.csv");
+  BOOST_TEST(csv.row_names.at(0) == ".results.csv~1");
+  // A value that is already the "~<N>" name a later duplicate would get.
+  auto rows = fs::name_rows(cone({field("obsid", "char")},
+                                 {{std::string("a")}, {std::string("a~3")}, {std::string("a")}, {std::string("row4")},
+                                  {std::nullopt}}));
+  std::set<std::string> distinct(rows.row_names.begin(), rows.row_names.end());
+  BOOST_TEST(distinct.size() == rows.row_names.size());
+  BOOST_TEST(rows.row_by_name.size() == rows.row_names.size());
+  for (std::size_t i = 0; i < rows.row_names.size(); ++i) BOOST_TEST(rows.row_by_name.at(rows.row_names[i]) == i);
+  BOOST_TEST(rows.row_names.at(0) == "a");
+  BOOST_TEST(rows.row_names.at(1) == "a~3");
+  BOOST_TEST(rows.row_names.at(3) == "row4");
+}
+
+BOOST_AUTO_TEST_CASE(string_filters_compare_bytes_and_numeric_filters_numbers) {
+  auto rows = fs::name_rows(cone({field("obsid", "char"), field("name", "char"), field("n", "int")},
+                                 {{std::string("1"), std::string("M 31"), std::string("9")},
+                                  {std::string("2"), std::string("NGC 4151"), std::string("10")},
+                                  {std::string("3"), std::string("m 31"), std::string(" 11 ")}}));
+  auto select = [&](std::string segment) { return fs::filter_rows(rows, {*fs::parse_filter_segment(segment)}); };
+  BOOST_TEST((select("name=M 31") == std::vector<std::size_t>{0}));         // case-sensitive
+  BOOST_TEST((select("name<N") == std::vector<std::size_t>{0}));            // byte order: 'm' > 'N'
+  BOOST_TEST((select("name>=NGC 4151") == std::vector<std::size_t>{1, 2}));
+  BOOST_TEST((select("n>9.5") == std::vector<std::size_t>{1, 2}));          // 10 > 9.5 as numbers
+  BOOST_TEST((select("obsid>10") == std::vector<std::size_t>{1, 2}));       // "2" > "10" as text
+  // The same filter twice is the same filter.
+  BOOST_TEST((fs::filter_rows(rows, {*fs::parse_filter_segment("n>=10"), *fs::parse_filter_segment("n>=10")}) ==
+              std::vector<std::size_t>{1, 2}));
+}
+
+BOOST_AUTO_TEST_CASE(csv_quotes_newlines_and_header_names) {
+  auto rows = fs::name_rows(cone({field("obsid", "char"), field("a,b", "char"), field("note", "char")},
+                                 {{std::string("1"), std::string("line1\nline2"), std::string("cr\rhere")},
+                                  {std::string("2"), std::string(""), std::string("\"")}}));
+  BOOST_TEST(fs::results_csv(rows, {0, 1}) ==
+             "obsid,\"a,b\",note\n1,\"line1\nline2\",\"cr\rhere\"\n2,,\"\"\"\"\n");
 }
