@@ -48,8 +48,10 @@ class ArchiveClient {
   virtual std::string read(const ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) = 0;
 };
 
-// Sends HEAD (falling back to "Range: bytes=0-0" when HEAD is refused, gives no length or an
-// encoded one) and ranged GETs, all with "Accept-Encoding: identity"; retries per `retry`.
+// Sends HEAD (falling back to "Range: bytes=0-0" when HEAD is refused -- 405, 501, 403 -- or
+// gives no length or an encoded one) and ranged GETs, all with "Accept-Encoding: identity";
+// retries per `retry`. A server that ignores the Range and starts sending the whole object is
+// cut off after the first bytes: the size probe takes its Content-Length, a read fails (EIO).
 std::unique_ptr<ArchiveClient> make_http_archive_client(std::shared_ptr<HttpTransport> transport,
                                                         RetryPolicy retry = {});
 

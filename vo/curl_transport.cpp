@@ -9,6 +9,7 @@
 // Errors are mapped from the CURLcode only (never from curl's message text), see errno_for().
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 #include <cerrno>
@@ -72,6 +73,8 @@ struct Transfer {
   HttpResponse response;
   std::uint64_t max_body_bytes = 0;
   bool body_too_large = false;
+  std::uint64_t body_limit = 0;  // the request's soft limit (0 = none): cut there, no error
+  bool body_cut = false;
   std::chrono::milliseconds stall_timeout{0};
   bool answer_started = false;
   Clock::time_point last_activity;  // the last header line or body bytes
@@ -81,7 +84,13 @@ struct Transfer {
 size_t on_body(char* data, size_t size, size_t count, void* user) {
   auto* transfer = static_cast<Transfer*>(user);
   size_t bytes = size * count;
-  if (transfer->response.body.size() + bytes > transfer->max_body_bytes) {
+  std::string& body = transfer->response.body;
+  if (transfer->body_limit > 0 && body.size() + bytes > transfer->body_limit) {
+    body.append(data, static_cast<size_t>(transfer->body_limit - body.size()));
+    transfer->body_cut = true;
+    return 0;  // aborts the transfer with CURLE_WRITE_ERROR; perform() returns what came
+  }
+  if (body.size() + bytes > transfer->max_body_bytes) {
     transfer->body_too_large = true;
     return 0;  // aborts the transfer with CURLE_WRITE_ERROR
   }
@@ -150,6 +159,9 @@ class CurlTransport final : public HttpTransport {
     Transfer transfer;
     transfer.max_body_bytes = options_.max_body_bytes;
     transfer.stall_timeout = options_.stall_timeout;
+    if (request.body_limit > 0 && request.body_limit <= options_.max_body_bytes) {
+      transfer.body_limit = request.body_limit;
+    }
     char error_buffer[CURL_ERROR_SIZE] = {};
     Slist headers;
     configure(curl, request, transfer, headers, error_buffer);
@@ -161,10 +173,18 @@ class CurlTransport final : public HttpTransport {
                              " bytes");
     }
     if (code == CURLE_ABORTED_BY_CALLBACK && transfer.stalled) {
-      throw Error(ETIMEDOUT, describe(request) + ": no data for " + std::to_string(options_.stall_timeout.count()) +
-                                 " ms mid-answer");
+      // Not the request's deadline: a new attempt (on a new connection) may well go through.
+      throw TransientError(ETIMEDOUT, describe(request) + ": no data for " +
+                                          std::to_string(options_.stall_timeout.count()) + " ms mid-answer");
     }
-    if (code != CURLE_OK) {
+    if (code == CURLE_OPERATION_TIMEDOUT && ended_before_its_timeout(curl, request)) {
+      // The connect timeout (a SYN or the DNS answer lost), not the request's deadline.
+      std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
+      throw TransientError(ETIMEDOUT, describe(request) + ": " + detail);
+    }
+    if (code == CURLE_WRITE_ERROR && transfer.body_cut) {
+      transfer.response.body_truncated = true;  // the caller asked for no more than that
+    } else if (code != CURLE_OK) {
       std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(code);
       throw Error(errno_for(code), describe(request) + ": " + detail);
     }
@@ -195,6 +215,23 @@ class CurlTransport final : public HttpTransport {
     return "GET " + request.url;
   }
 
+  // The whole request's timeout: the transport's, or the request's own when shorter; 0 = none.
+  std::chrono::milliseconds timeout_of(const HttpRequest& request) const {
+    auto timeout = options_.timeout;
+    if (request.timeout.count() > 0 && (timeout.count() == 0 || request.timeout < timeout)) timeout = request.timeout;
+    return timeout;
+  }
+
+  // Whether a CURLE_OPERATION_TIMEDOUT came well before the request's own timeout: then it was
+  // the connect timeout, and the request's time is not spent.
+  bool ended_before_its_timeout(CURL* curl, const HttpRequest& request) const {
+    auto timeout = timeout_of(request);
+    curl_off_t elapsed_us = 0;
+    if (curl_easy_getinfo(curl, CURLINFO_TOTAL_TIME_T, &elapsed_us) != CURLE_OK) return false;
+    auto elapsed = std::chrono::milliseconds(elapsed_us / 1000);
+    return timeout.count() == 0 || elapsed + std::max(timeout / 10, std::chrono::milliseconds(50)) < timeout;
+  }
+
   void configure(CURL* curl, const HttpRequest& request, Transfer& transfer, Slist& headers,
                  char* error_buffer) const {
     curl_easy_setopt(curl, CURLOPT_SHARE, share_);
@@ -208,11 +245,7 @@ class CurlTransport final : public HttpTransport {
     curl_easy_setopt(curl, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-    long timeout_ms = static_cast<long>(options_.timeout.count());
-    if (request.timeout.count() > 0 && (timeout_ms == 0 || request.timeout.count() < timeout_ms)) {
-      timeout_ms = static_cast<long>(request.timeout.count());
-    }
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_of(request).count()));
     curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, &on_progress);
     curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &transfer);

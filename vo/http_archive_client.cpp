@@ -12,6 +12,9 @@ namespace hfs::vo {
 namespace {
 
 constexpr const char* kComponent = "archive";
+// What a size probe reads of a server that ignores its Range and sends the whole object: enough
+// for a small object's complete body (its size when no Content-Length says it), and no more.
+constexpr std::uint64_t kProbeBodyLimit = 64 * 1024;
 
 bool is_success(long status) { return status >= 200 && status < 300; }
 
@@ -69,7 +72,9 @@ class HttpArchiveClient final : public ArchiveClient {
     head.method = HttpRequest::Method::head;
     head.url = url;
     auto response = perform(head);
-    bool head_refused = response.status == 405 || response.status == 501;
+    // 405/501: no HEAD here; 403: CDNs and signed URLs refuse HEAD where GET works (the range
+    // request then tells whether GET is forbidden too).
+    bool head_refused = response.status == 405 || response.status == 501 || response.status == 403;
     if (!is_success(response.status) && !head_refused) throw_for_status("HEAD", url, response.status);
     if (!head_refused && !has_content_encoding(response)) {
       if (auto length = parse_length(response.header("content-length").value_or(""))) {
@@ -124,6 +129,7 @@ class HttpArchiveClient final : public ArchiveClient {
     HttpRequest request;
     request.url = expected.url;
     request.range = ByteRange{offset, last};
+    request.body_limit = length;  // a server ignoring the Range must not send us the whole file
     auto response = perform(request);
     const std::string where = expected.url + " bytes " + asked;
 
@@ -134,10 +140,11 @@ class HttpArchiveClient final : public ArchiveClient {
     auto content_range = parse_content_range(response.header("content-range").value_or(""));
     if (response.status == 200) {
       // An ignored Range is fine only when the whole object was asked for and came.
-      if (offset == 0 && length == expected.size && response.body.size() == length) {
+      if (offset == 0 && length == expected.size && response.body.size() == length && !response.body_truncated) {
         return std::move(response.body);
       }
-      throw Error(EIO, where + ": server ignored the Range (HTTP 200, " + std::to_string(response.body.size()) +
+      throw Error(EIO, where + ": server ignored the Range (HTTP 200, " +
+                           (response.body_truncated ? "more than " : "") + std::to_string(response.body.size()) +
                            " bytes)");
     }
     if (response.status != 206) {
@@ -155,7 +162,7 @@ class HttpArchiveClient final : public ArchiveClient {
       throw Error(EIO, where + ": server sent bytes " + std::to_string(content_range->first) + "-" +
                            std::to_string(content_range->last) + " instead");
     }
-    if (response.body.size() != length) {
+    if (response.body.size() != length || response.body_truncated) {
       throw Error(EIO, where + ": body of " + std::to_string(response.body.size()) + " bytes, expected " +
                            std::to_string(length));
     }
@@ -167,6 +174,7 @@ class HttpArchiveClient final : public ArchiveClient {
     HttpRequest request;
     request.url = url;
     request.range = ByteRange{0, 0};
+    request.body_limit = kProbeBodyLimit;
     auto response = perform(request);
     ObjectInfo info;
     info.url = url;
@@ -183,8 +191,17 @@ class HttpArchiveClient final : public ArchiveClient {
                            " without a usable Content-Range total");
     }
     if (response.status == 200 && !has_content_encoding(response)) {
-      info.size = response.body.size();  // Range ignored: the whole (size-capped) body came
-      return info;
+      // Range ignored: the whole object is coming; it was cut after kProbeBodyLimit bytes.
+      if (auto length = parse_length(response.header("content-length").value_or(""))) {
+        info.size = *length;
+        return info;
+      }
+      if (!response.body_truncated) {
+        info.size = response.body.size();  // all of it came, without a length
+        return info;
+      }
+      throw Error(EIO, "GET " + url + " bytes 0-0: server ignored the Range and sends more than " +
+                           std::to_string(kProbeBodyLimit) + " bytes without a Content-Length: size unknown");
     }
     if (!is_success(response.status)) throw_for_status("GET", url + " bytes 0-0", response.status);
     throw Error(EIO, "GET " + url + " bytes 0-0: HTTP " + std::to_string(response.status) +
@@ -193,12 +210,13 @@ class HttpArchiveClient final : public ArchiveClient {
 
   // The object must still be the version `expected` describes (strong comparison of what
   // the server sends; heasarcfs always asks for the identity encoding, so the ETag is stable).
+  // Without an ETag to compare on both sides, Last-Modified decides.
   static void check_validators(const ObjectInfo& expected, const HttpResponse& response, const std::string& where) {
     auto etag = response.header("etag");
     if (!expected.etag.empty() && etag && *etag != expected.etag) {
       throw Error(ESTALE, where + ": ETag is now " + *etag + ", was " + expected.etag);
     }
-    if (expected.etag.empty() && expected.mtime != 0) {
+    if ((expected.etag.empty() || !etag) && expected.mtime != 0) {
       if (auto modified = response.header("last-modified")) {
         auto seconds = parse_http_date(*modified);
         if (seconds && *seconds != expected.mtime) {

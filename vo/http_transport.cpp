@@ -144,6 +144,8 @@ HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request,
     std::optional<Error> failure;
     try {
       response = transport.perform(request);
+    } catch (const TransientError& error) {
+      failure = Error(error.errnum(), error.what());  // whatever its errno; the deadline still bounds it
     } catch (const Error& error) {
       if (!is_retryable_errno(error.errnum())) throw;
       failure = error;

@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "vo/error.h"
+
 namespace hfs::vo {
 
 struct ByteRange {
@@ -29,6 +31,11 @@ struct HttpRequest {
   // Deadline of this one request when shorter than the transport's own total timeout (the
   // retry loop passes what is left of its operation's deadline); 0 = the transport's.
   std::chrono::milliseconds timeout{0};
+  // When nonzero (and below the transport's body cap): receive at most this many body bytes.
+  // A longer body is cut there and the answer returned with body_truncated set (its connection
+  // is closed, not reused): a size probe or a range read answered with a whole multi-GB file
+  // stops after the first bytes instead of downloading it. 0 = the whole body, up to the cap.
+  std::uint64_t body_limit = 0;
 };
 
 struct HttpResponse {
@@ -36,6 +43,7 @@ struct HttpResponse {
   std::string effective_url;                                 // after redirects
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in order
   std::string body;
+  bool body_truncated = false;  // the body went past the request's body_limit and was cut there
 
   // The last header of that (lower-case) name, if any.
   std::optional<std::string> header(const std::string& lower_name) const;
@@ -55,6 +63,13 @@ std::optional<ContentRange> parse_content_range(const std::string& value);
 // forms) to seconds since the epoch.
 std::optional<std::int64_t> parse_http_date(const std::string& value);
 
+// An hfs::Error a new attempt may well not meet, whatever its errno (see HttpTransport::perform):
+// perform_with_retries retries it within the deadline; everyone else sees an hfs::Error.
+class TransientError : public Error {
+ public:
+  using Error::Error;
+};
+
 class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
@@ -62,7 +77,10 @@ class HttpTransport {
   // Performs one request and returns whatever HTTP status came back; throws hfs::Error only
   // when no complete HTTP answer arrived (ETIMEDOUT on the deadline or a stall, EHOSTUNREACH/
   // ECONNREFUSED when no connection could be made, EIO on a reset or truncated body, ELOOP on
-  // too many redirects, EFBIG on a body over the size cap). Thread-safe.
+  // too many redirects, EFBIG on a body over the size cap; a body over the request's own
+  // body_limit is no error). Failures that say nothing about the next attempt although their
+  // errno would (a stall mid-body: ETIMEDOUT with the request's time not spent) are thrown as
+  // TransientError. Thread-safe.
   virtual HttpResponse perform(const HttpRequest& request) = 0;
 };
 
@@ -85,8 +103,9 @@ struct CurlTransportOptions {
 std::unique_ptr<HttpTransport> make_curl_transport(const CurlTransportOptions& options);
 
 // How the VO and archive clients retry transient failures: 5xx (but 501/505) and 429 answers,
-// honouring Retry-After, and transport errors EIO/ECONNREFUSED/ECONNRESET. Never 4xx, never
-// ETIMEDOUT (the deadline is spent), never anything after the operation's deadline.
+// honouring Retry-After, transport errors EIO/ECONNREFUSED/ECONNRESET and TransientErrors (a
+// body stalled mid-way). Never 4xx, never the ETIMEDOUT of a request that used up its time (the
+// deadline is spent), never anything after the operation's deadline.
 struct RetryPolicy {
   unsigned max_attempts = 4;                       // the first try plus 3 retries
   std::chrono::milliseconds initial_backoff{250};  // doubled per retry, jittered in [b/2, b]

@@ -65,6 +65,10 @@ class HttpVoClient final : public VoClient {
     request.url = sesame_url(endpoints_.resolver, object_name);
     auto response = perform(request);
     auto position = parse_sesame(response.body);
+    if (!position && !is_sesame_answer(response.body)) {
+      throw Error(EPROTO, "no Sesame answer (" + std::to_string(response.body.size()) + " bytes, not '# " +
+                              object_name + "' ...) from " + request.url);
+    }
     if (!position) throw Error(ENOENT, "Sesame has no position for '" + object_name + "'");
     return *position;
   }

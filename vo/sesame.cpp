@@ -62,4 +62,9 @@ std::optional<SkyPosition> parse_sesame(std::string_view answer) {
   return std::nullopt;
 }
 
+bool is_sesame_answer(std::string_view answer) {
+  auto first = answer.find_first_not_of(" \t\r\n");
+  return first != std::string_view::npos && answer[first] == '#';
+}
+
 }  // namespace hfs::vo

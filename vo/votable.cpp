@@ -102,6 +102,26 @@ bool is_scalar(const VoField& field) {
 
 bool is_text(const VoField& field) { return field.datatype == "char" || field.datatype == "unicodeChar"; }
 
+// TABLEDATA booleans ("T", "t", "1", "true", "F", "0", "false", any case; else unknown) in the
+// form the BINARY reader gives them: "T", "F" and "?", space-separated in arrays.
+std::string boolean_text(std::string_view value) {
+  std::string out;
+  while (!value.empty()) {
+    auto end = std::min(value.find_first_of(" \t\r\n"), value.size());
+    std::string_view token = value.substr(0, end);
+    value = trim(value.substr(end));
+    if (!out.empty()) out += ' ';
+    if (iequals(token, "T") || iequals(token, "true") || token == "1") {
+      out += 'T';
+    } else if (iequals(token, "F") || iequals(token, "false") || token == "0") {
+      out += 'F';
+    } else {
+      out += '?';
+    }
+  }
+  return out;
+}
+
 // A TD's text as a cell. Character data is kept verbatim; numbers & co are trimmed, and an empty
 // or NaN scalar is null.
 VoCell tabledata_cell(const VoField& field, std::string text) {
@@ -110,6 +130,11 @@ VoCell tabledata_cell(const VoField& field, std::string text) {
     return text;
   }
   std::string_view value = trim(text);
+  if (field.datatype == "boolean") {
+    std::string normalized = boolean_text(value);
+    if (is_scalar(field) && (normalized.empty() || normalized == "?")) return std::nullopt;
+    return normalized;
+  }
   if (field.null_value && value == trim(*field.null_value)) return std::nullopt;
   if (is_scalar(field) && (value.empty() || iequals(value, "NaN") || value == "?")) return std::nullopt;
   return std::string(value);

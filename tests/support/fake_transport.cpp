@@ -109,6 +109,10 @@ vo::HttpResponse FakeTransport::perform(const vo::HttpRequest& request) {
     }
     answer.headers.emplace_back("content-length", std::to_string(answer.body.size()));
   }
+  if (request.body_limit > 0 && answer.body.size() > request.body_limit) {
+    answer.body.resize(request.body_limit);  // as the curl transport cuts it
+    answer.body_truncated = true;
+  }
   return answer;
 }
 

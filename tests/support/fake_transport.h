@@ -25,7 +25,8 @@ class FakeTransport : public vo::HttpTransport {
 
   // Answers any method to exactly this URL. HEAD gets the headers (and a Content-Length when
   // the response has none) without the body; a GET with a Range on a 200 response gets the
-  // 206 slice with Content-Range, or 416 past the end (unless serve_ranges is off).
+  // 206 slice with Content-Range, or 416 past the end (unless serve_ranges is off). A body
+  // over the request's body_limit is cut there (body_truncated), as the curl transport does.
   void add(const std::string& url, vo::HttpResponse response);
   // Answers a POST to this URL with exactly this body; looked up before add()'s routes.
   void add_post(const std::string& url, const std::string& body, vo::HttpResponse response);

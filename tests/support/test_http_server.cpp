@@ -355,6 +355,11 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
       if (found->second.fail_next > 0) {
         --found->second.fail_next;
         failing = true;
+      } else if (found->second.times == 0) {
+        faults.reset_mid_body = faults.truncate_body = faults.stall_mid_body = false;
+        faults.ignore_range = faults.hang = false;
+      } else if (found->second.times > 0) {
+        --found->second.times;
       }
     }
   }
@@ -393,6 +398,9 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
   } else if (is_head && !route->head_allowed) {
     status = 405;
     headers.emplace_back("Allow", "GET");
+    payload.clear();
+  } else if (is_head && route->head_status != 0) {
+    status = route->head_status;
     payload.clear();
   } else {
     status = route->status;

@@ -34,6 +34,7 @@ class TestHttpServer {
     std::vector<std::pair<std::string, std::string>> headers{};  // extra response headers
     bool head_allowed = true;         // false: HEAD is answered 405
     bool head_content_length = true;  // false: HEAD is answered without Content-Length
+    int head_status = 0;              // nonzero: HEAD is answered with it (a CDN's 403), no body
   };
 
   // Switches on one route; they stay until set again (fail_next counts down).
@@ -47,6 +48,7 @@ class TestHttpServer {
     bool ignore_range = false;    // answer 200 with the whole body whatever the Range
     bool hang = false;            // read the request, never answer (until the client or stop())
     std::chrono::milliseconds delay{0};  // wait before answering
+    int times = -1;  // reset/truncate/stall/ignore_range/hang hit the next N answers only; -1: all
   };
 
   struct LoggedRequest {

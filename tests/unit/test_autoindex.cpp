@@ -240,3 +240,53 @@ BOOST_AUTO_TEST_CASE(resolving_urls) {
     BOOST_TEST(error.errnum() == EINVAL);
   }
 }
+
+BOOST_AUTO_TEST_CASE(apache_escaped_and_truncated_names) {
+  // What mod_autoindex writes for awkward names: '#', '?', '%' and non-ASCII percent-encoded,
+  // "./" before a name with ':' (else it would read as a scheme), '&' HTML-escaped, and the
+  // visible text of a long name cut to "..>" (NameWidth): the href is the name.
+  const std::string url = "https://heasarc.gsfc.nasa.gov/FTP/d/";
+  std::string lines =
+      "<img src=\"/icons/unknown.gif\" alt=\"[   ]\"> <a href=\"a%23b.txt\">a#b.txt</a>  2020-11-06 20:20  10\n"
+      "<img src=\"/icons/unknown.gif\" alt=\"[   ]\"> <a href=\"a%3fb.txt\">a?b.txt</a>  2020-11-06 20:20  10\n"
+      "<img src=\"/icons/unknown.gif\" alt=\"[   ]\"> <a href=\"100%25.txt\">100%.txt</a>  2020-11-06 20:20  10\n"
+      "<img src=\"/icons/unknown.gif\" alt=\"[   ]\"> <a href=\"./a:b.txt\">a:b.txt</a>  2020-11-06 20:20  10\n"
+      "<img src=\"/icons/unknown.gif\" alt=\"[   ]\"> <a href=\"r&amp;d;v=1+2.txt\">r&amp;d;v=1+2.txt</a>  "
+      "2020-11-06 20:20  10\n"
+      "<img src=\"/icons/compressed.gif\" alt=\"[   ]\"> <a href=\"nu60001111003A01_cl_with_a_long_suffix.evt.gz\">"
+      "nu60001111003A01_cl_wi..&gt;</a> 2020-11-06 20:20  3.4K  \n"
+      "<img src=\"/icons/folder.gif\" alt=\"[DIR]\"> <a href=\"caf%c3%a9%20dir/\">caf\xC3\xA9 dir/</a>  "
+      "2020-11-06 20:20  -\n";
+  auto entries = parse_autoindex(pre_page("/FTP/d", "/FTP/", lines), url);
+  BOOST_TEST_REQUIRE(entries.size() == 7u);
+  std::vector<std::string> names, urls;
+  for (const auto& entry : entries) {
+    names.push_back(entry.name);
+    urls.push_back(entry.url);
+    BOOST_TEST(*entry.mtime == k2020_11_06_2020);
+  }
+  std::vector<std::string> expected_names{"a#b.txt", "a?b.txt", "100%.txt", "a:b.txt", "r&d;v=1+2.txt",
+                                          "nu60001111003A01_cl_with_a_long_suffix.evt.gz", "caf\xC3\xA9 dir"};
+  std::vector<std::string> expected_urls{url + "a%23b.txt", url + "a%3fb.txt", url + "100%25.txt", url + "a:b.txt",
+                                         url + "r&d;v=1+2.txt", url + "nu60001111003A01_cl_with_a_long_suffix.evt.gz",
+                                         url + "caf%c3%a9%20dir/"};
+  BOOST_TEST(names == expected_names, tt::per_element());
+  BOOST_TEST(urls == expected_urls, tt::per_element());
+  BOOST_TEST(*entries[5].approx_size == 3482u);
+  BOOST_TEST(entries[6].is_dir);
+}
+
+BOOST_AUTO_TEST_CASE(apache_plain_list_layout) {
+  // Without FancyIndexing, Apache writes a bare <ul>: names only, no dates or sizes.
+  std::string html =
+      "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 3.2 Final//EN\">\n<html>\n <head>\n  <title>Index of /FTP/d</title>\n"
+      " </head>\n <body>\n<h1>Index of /FTP/d</h1>\n<ul><li><a href=\"/FTP/\"> Parent Directory</a></li>\n"
+      "<li><a href=\"auxil/\"> auxil/</a></li>\n<li><a href=\"pipe.log\"> pipe.log</a></li>\n</ul>\n</body></html>\n";
+  auto entries = parse_autoindex(html, "http://h/FTP/d/");
+  BOOST_TEST_REQUIRE(entries.size() == 2u);
+  BOOST_TEST(entries[0].name == "auxil");
+  BOOST_TEST(entries[0].is_dir);
+  BOOST_TEST(entries[1].url == "http://h/FTP/d/pipe.log");
+  BOOST_TEST(!entries[1].mtime.has_value());
+  BOOST_TEST(!entries[1].approx_size.has_value());
+}

@@ -312,3 +312,92 @@ BOOST_AUTO_TEST_CASE(validator_prefers_etag_then_mtime_then_size) {
   BOOST_TEST((vo::ObjectInfo{"u", 5, 7, ""}.validator() == "lm:7"));
   BOOST_TEST((vo::ObjectInfo{"u", 5, 0, ""}.validator() == "size:5"));
 }
+
+BOOST_AUTO_TEST_CASE(head_forbidden_falls_back_to_a_one_byte_range) {
+  // CDNs and signed URLs answer HEAD 403 where GET works.
+  Archive archive;
+  archive.server.add("/FTP/cdn/f.fits", {.body = pattern(4321), .etag = "\"c\"", .head_status = 403});
+  auto info = archive.client->stat(archive.server.url("/FTP/cdn/f.fits"));
+  BOOST_TEST(info.size == 4321u);
+  BOOST_TEST(info.etag == "\"c\"");
+  auto log = archive.server.requests();
+  BOOST_REQUIRE(log.size() == 2u);
+  BOOST_TEST(log[0].status == 403);
+  BOOST_TEST(log[1].range == "bytes=0-0");
+  BOOST_TEST(log[1].status == 206);
+}
+
+BOOST_AUTO_TEST_CASE(whole_file_answers_to_range_requests_are_not_downloaded) {
+  // HEAD refused and the Range ignored (HTTP 200 with the whole 4 MiB body): the probe takes
+  // the size from Content-Length and stops; a read fails with EIO. Neither reads the body: it
+  // is 4 times the transport's cap, which would make both EFBIG.
+  TestHttpServer server;
+  vo::CurlTransportOptions options;
+  options.max_body_bytes = 1 << 20;
+  auto client = vo::make_http_archive_client(vo::make_curl_transport(options), fast_retries());
+  std::string data = pattern(4 << 20);
+  server.add("/FTP/big.evt.gz", {.body = data, .etag = "\"b\"", .last_modified = kDate, .head_allowed = false});
+  server.set_faults("/FTP/big.evt.gz", {.ignore_range = true});
+  vo::ObjectInfo info;
+  BOOST_TEST(errno_of([&] { info = client->stat(server.url("/FTP/big.evt.gz")); }) == 0);
+  BOOST_TEST(info.size == data.size());
+  BOOST_TEST(info.etag == "\"b\"");
+  BOOST_TEST(info.mtime == kEpoch);
+  std::string message = error_text([&] { client->read(info, 100, 200); });
+  BOOST_TEST(message.find("ignored the Range") != std::string::npos, message);
+  BOOST_TEST(errno_of([&] { client->read(info, 100, 200); }) == EIO);
+}
+
+BOOST_AUTO_TEST_CASE(size_probe_of_a_whole_answer_without_length) {
+  // HEAD refused, Range ignored and no Content-Length (chunked): a small object's complete body
+  // is its size; a large one's size is unknown (EIO), never guessed from a cut body.
+  auto fake = std::make_shared<test::FakeTransport>();
+  fake->set_serve_ranges(false);
+  fake->set_fallback([](const vo::HttpRequest& request) {
+    if (request.method == vo::HttpRequest::Method::head) return test::FakeTransport::response(405, "");
+    return test::FakeTransport::ok(pattern(request.url == "http://a/small" ? 300 : 5 << 20));
+  });
+  auto client = vo::make_http_archive_client(fake, fast_retries());
+  BOOST_TEST(client->stat("http://a/small").size == 300u);
+  std::string message = error_text([&] { client->stat("http://a/large"); });
+  BOOST_TEST(message.find("ignored the Range") != std::string::npos, message);
+  BOOST_TEST(errno_of([&] { client->stat("http://a/large"); }) == EIO);
+  for (const auto& request : fake->requests()) {
+    if (request.range) BOOST_TEST((request.body_limit > 0 && request.body_limit <= 65536u));
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_answer_without_the_etag_is_checked_by_its_date) {
+  // The stat saw an ETag and a date; a range answer without ETag (a cache or proxy that drops
+  // it) still must not mix in a newer version of the same size: its Last-Modified decides.
+  auto fake = std::make_shared<test::FakeTransport>();
+  auto client = vo::make_http_archive_client(fake, fast_retries());
+  vo::ObjectInfo info{"http://a/f", 1000, kEpoch, "\"f\""};
+  auto answer = [&](std::string last_modified) {
+    fake->add("http://a/f", test::FakeTransport::response(206, "0123456789", {{"Last-Modified", last_modified},
+                                                                              {"Content-Range", "bytes 10-19/1000"}}));
+  };
+  answer(kDate);
+  BOOST_TEST(client->read(info, 10, 10) == "0123456789");
+  answer("Sat, 07 Nov 2020 20:20:00 GMT");
+  BOOST_TEST(errno_of([&] { client->read(info, 10, 10); }) == ESTALE);
+}
+
+BOOST_AUTO_TEST_CASE(size_probe_needs_a_content_range_total) {
+  // HEAD refused; the one-byte answer's Content-Range must carry the total.
+  auto fake = std::make_shared<test::FakeTransport>();
+  std::string content_range;
+  fake->set_fallback([&](const vo::HttpRequest& request) {
+    if (request.method == vo::HttpRequest::Method::head) return test::FakeTransport::response(405, "");
+    test::FakeTransport::Headers headers;
+    if (!content_range.empty()) headers.emplace_back("Content-Range", content_range);
+    return test::FakeTransport::response(206, "x", headers);
+  });
+  auto client = vo::make_http_archive_client(fake, fast_retries());
+  content_range = "bytes 0-0/2880";
+  BOOST_TEST(client->stat("http://a/f").size == 2880u);
+  for (const char* bad : {"bytes 0-0/*", "", "bytes 0-0", "bytes 0-0/x", "bytes 5-0/10"}) {
+    content_range = bad;
+    BOOST_TEST(errno_of([&] { client->stat("http://a/f"); }) == EIO, "Content-Range '" << bad << "'");
+  }
+}

@@ -1,6 +1,11 @@
 #define BOOST_TEST_MODULE http_transport
 #include <boost/test/unit_test.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -453,4 +458,133 @@ BOOST_AUTO_TEST_CASE(the_deadline_bounds_attempts_and_their_timeouts) {
   std::size_t down_requests = 0;
   for (const auto& logged : server.requests()) down_requests += logged.path == "/down";
   BOOST_TEST(down_requests == 2u);  // at 0 and 400 ms; a third would start past the deadline
+}
+
+BOOST_AUTO_TEST_CASE(body_limit_cuts_an_answer_short_without_error) {
+  TestHttpServer server;
+  std::string data = pattern(1 << 20);
+  server.add("/big", {.body = data});
+  auto transport = vo::make_curl_transport({});
+  auto request = get(server.url("/big"));
+  request.body_limit = 1000;
+  auto response = transport->perform(request);
+  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.body_truncated);
+  BOOST_TEST(response.body == data.substr(0, 1000));
+  BOOST_TEST(response.header("content-length").value_or("") == "1048576");
+  request.body_limit = data.size();  // exactly the body: complete
+  response = transport->perform(request);
+  BOOST_TEST(!response.body_truncated);
+  BOOST_TEST(response.body == data);
+  request.body_limit = 0;
+  BOOST_TEST(transport->perform(request).body == data);
+}
+
+BOOST_AUTO_TEST_CASE(a_stalled_body_is_retried_within_the_deadline) {
+  TestHttpServer server;
+  std::string data = pattern(200000);
+  server.add("/stall", {.body = data});
+  server.set_faults("/stall", {.stall_mid_body = true, .times = 1});
+  vo::CurlTransportOptions options;
+  options.stall_timeout = 500ms;
+  auto transport = vo::make_curl_transport(options);
+  auto response = vo::perform_with_retries(*transport, get(server.url("/stall")), fast_retries(), "t");
+  BOOST_TEST(response.status == 200);
+  BOOST_TEST(response.body == data);
+  BOOST_TEST(server.request_count() == 2u);
+
+  // Stalling every time, it still ends at the deadline, with ETIMEDOUT.
+  server.set_faults("/stall", {.stall_mid_body = true});
+  auto policy = fast_retries();
+  policy.deadline = 2500ms;
+  auto start = Clock::now();
+  try {
+    vo::perform_with_retries(*transport, get(server.url("/stall")), policy, "t");
+    BOOST_ERROR("expected ETIMEDOUT");
+  } catch (const Error& error) {
+    BOOST_TEST(error.errnum() == ETIMEDOUT);
+  }
+  BOOST_TEST(ms_since(start) < 3500);
+}
+
+namespace {
+// A loopback port whose accept queue is full (backlog 0, filled, never accepted): the kernel
+// drops further SYNs, so a connect hangs until the client's connect timeout.
+struct UnansweredPort {
+  int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  std::vector<int> queued;
+  std::uint16_t port = 0;
+  UnansweredPort() {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::listen(listener, 0);
+    ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length);
+    port = ntohs(address.sin_port);
+    for (int i = 0; i < 3; ++i) {
+      int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+      queued.push_back(fd);
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  ~UnansweredPort() {
+    for (int fd : queued) ::close(fd);
+    ::close(listener);
+  }
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(a_connect_timeout_is_retried_within_the_deadline) {
+  UnansweredPort unanswered;
+  vo::CurlTransportOptions options;
+  options.connect_timeout = 300ms;
+  auto transport = vo::make_curl_transport(options);
+  auto request = get("http://127.0.0.1:" + std::to_string(unanswered.port) + "/x");
+  auto [errnum, first] = expect_error(*transport, request);
+  BOOST_TEST(errnum == ETIMEDOUT);
+  BOOST_TEST(first.count() < 1000);  // one attempt: the connect timeout, not the 60 s one
+  // Through the retry loop, the attempts go on until the deadline (not the first 300 ms).
+  auto policy = fast_retries();
+  policy.deadline = 1500ms;
+  auto start = Clock::now();
+  try {
+    vo::perform_with_retries(*transport, request, policy, "t");
+    BOOST_ERROR("expected ETIMEDOUT");
+  } catch (const Error& error) {
+    BOOST_TEST(error.errnum() == ETIMEDOUT);
+  }
+  long long elapsed = ms_since(start);
+  std::printf("measured: connect timeout 300 ms, deadline 1500 ms -> ETIMEDOUT after %lld ms\n", elapsed);
+  BOOST_TEST(elapsed >= 1000);
+  BOOST_TEST(elapsed < 2500);
+}
+
+BOOST_AUTO_TEST_CASE(retry_after_as_an_http_date) {
+  TestHttpServer server;
+  server.add("/busy", {.body = "ok"});
+  auto transport = vo::make_curl_transport({});
+  auto policy = fast_retries();
+  policy.max_backoff = 5s;
+  auto http_date = [](std::chrono::system_clock::time_point when) {
+    std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[64];
+    std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &utc);
+    return std::string(text);
+  };
+  server.set_faults("/busy", {.fail_next = 1, .retry_after = http_date(std::chrono::system_clock::now() + 2s)});
+  auto start = Clock::now();
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/busy")), policy, "t").status == 200);
+  long long waited = ms_since(start);
+  BOOST_TEST(waited >= 900);  // the date has whole seconds: 1 to 2 s from now
+  BOOST_TEST(waited < 3000);
+  // A date in the past: retry at once.
+  server.set_faults("/busy", {.fail_next = 1, .retry_after = "Thu, 01 Jan 1970 00:00:01 GMT"});
+  start = Clock::now();
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/busy")), policy, "t").status == 200);
+  BOOST_TEST(ms_since(start) < 500);
 }

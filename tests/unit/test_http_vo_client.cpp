@@ -242,6 +242,15 @@ BOOST_AUTO_TEST_CASE(unresolved_names_are_enoent) {
   auto [errnum, message] = error_of([&] { client.vo->resolve("no such object"); });
   BOOST_TEST(errnum == ENOENT);
   BOOST_TEST(message == "Sesame has no position for 'no such object'");
+
+  // An empty answer or an error page is no answer about the name: not ENOENT (which the
+  // filesystem keeps as "unknown name" for minutes), but a protocol error.
+  for (const char* body : {"", "<html><body><h1>Service Unavailable</h1></body></html>\n"}) {
+    client.transport->add(url, FakeTransport::ok(body));
+    std::tie(errnum, message) = error_of([&] { client.vo->resolve("no such object"); });
+    BOOST_TEST(errnum == EPROTO, message);
+    BOOST_TEST(message.find(url) != std::string::npos, message);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(cone_search_sends_pyvos_url_and_parses_the_answer) {

@@ -64,3 +64,17 @@ BOOST_AUTO_TEST_CASE(urls_like_astropy) {
   BOOST_TEST(sesame_url("http://h/s", "alf Cen/A+B&C?#_.-~", "A") == "http://h/s/A?alf%20Cen/A%2BB%26C%3F%23_.-~");
   BOOST_TEST(sesame_url("http://h/s", "\xCE\xB1 Ori", "A") == "http://h/s/A?%CE%B1%20Ori");
 }
+
+BOOST_AUTO_TEST_CASE(what_is_a_sesame_answer) {
+  // Every real answer, found or not, starts with the "# <name>  #Q<n>" line.
+  for (const char* file : {"sesame_castor_all_from_astropy_tests.txt", "sesame_ngc3642_vizier_from_astropy_tests.txt"}) {
+    BOOST_TEST(is_sesame_answer(read_sample(file)), file);
+  }
+  BOOST_TEST(is_sesame_answer("# nosuchthing    #Q1234\n#! *** Nothing found *** \n\n#====Done====\n"));
+  BOOST_TEST(is_sesame_answer("\n\r\n# x #Q1\n"));
+  // What a proxy, a captive portal or an overloaded service sends instead says nothing about the name.
+  BOOST_TEST(!is_sesame_answer(""));
+  BOOST_TEST(!is_sesame_answer("  \n"));
+  BOOST_TEST(!is_sesame_answer("<html><head><title>502 Bad Gateway</title></head></html>"));
+  BOOST_TEST(!is_sesame_answer("<?xml version=\"1.0\"?><Sesame></Sesame>"));
+}

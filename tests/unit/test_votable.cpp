@@ -413,3 +413,22 @@ BOOST_AUTO_TEST_CASE(declared_sizes_never_allocate) {
   for (int i = 0; i < 20000; ++i) rows += "<TR/>";
   expect_eproto(document(fields, "<TABLEDATA>" + rows + "</TABLEDATA>"), "larger than its document");
 }
+
+BOOST_AUTO_TEST_CASE(tabledata_booleans_read_like_binary_ones) {
+  // TABLEDATA may spell a boolean T, F, t, f, 1, 0, true, false (any case); BINARY streams read
+  // "T"/"F", and so must these, or a filter "flag=T" would depend on the serialization.
+  std::string fields = "<FIELD name=\"flag\" datatype=\"boolean\"/><FIELD name=\"flags\" datatype=\"boolean\" "
+                       "arraysize=\"*\"/>";
+  std::string rows;
+  for (const char* value : {"T", "true", " TRUE ", "t", "1", "F", "false", "f", "0", "?", ""}) {
+    rows += std::string("<TR><TD>") + value + "</TD><TD>true 0 ? F</TD></TR>";
+  }
+  auto doc = parse_votable(document(fields, "<TABLEDATA>" + rows + "</TABLEDATA>"));
+  const auto& table = *doc.results_table();
+  BOOST_TEST_REQUIRE(table.rows.size() == 11u);
+  for (std::size_t i = 0; i < 5; ++i) BOOST_TEST(table.rows[i][0].value_or("null") == "T", "row " << i);
+  for (std::size_t i = 5; i < 9; ++i) BOOST_TEST(table.rows[i][0].value_or("null") == "F", "row " << i);
+  BOOST_TEST(!table.rows[9][0].has_value());
+  BOOST_TEST(!table.rows[10][0].has_value());
+  BOOST_TEST(table.rows[0][1].value_or("null") == "T F ? F");
+}
