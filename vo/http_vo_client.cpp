@@ -102,12 +102,15 @@ class HttpVoClient final : public VoClient {
     return with_url_context(request.url, [&] { return parse_regtap_cone_tables(parse_votable(response.body)); });
   }
 
-  // One request with retries; any non-2xx answer left after them becomes an error.
+  // One request with retries; any non-2xx answer left after them becomes an error. Never
+  // ENOENT: these services answer "no such name/row/table" in-band (no %J line, an empty
+  // table, a NotFoundFault row), so a 404 means the service URL itself is wrong, and ENOENT
+  // would be cached as "unknown name" and shown to users as a missing directory.
   HttpResponse perform(const HttpRequest& request) {
     auto response = perform_with_retries(*transport_, request, retry_, kComponent);
     if (response.status >= 200 && response.status < 300) return response;
     std::string what = "HTTP " + std::to_string(response.status) + " from " + request.url;
-    if (response.status == 404) throw Error(ENOENT, what);
+    if (response.status == 404) what += " (no such service: is the registry=/resolver= URL right?)";
     throw Error(EIO, what);
   }
 

@@ -251,6 +251,11 @@ BOOST_AUTO_TEST_CASE(unresolved_names_are_enoent) {
     BOOST_TEST(errnum == EPROTO, message);
     BOOST_TEST(message.find(url) != std::string::npos, message);
   }
+  // Nor is a 404: that is a resolver= URL pointing at no Sesame at all.
+  client.transport->add(url, FakeTransport::response(404, "<html>Not Found</html>"));
+  std::tie(errnum, message) = error_of([&] { client.vo->resolve("no such object"); });
+  BOOST_TEST(errnum == EIO, message);
+  BOOST_TEST(message.find("resolver=") != std::string::npos, message);
 }
 
 BOOST_AUTO_TEST_CASE(cone_search_sends_pyvos_url_and_parses_the_answer) {
@@ -310,8 +315,11 @@ BOOST_AUTO_TEST_CASE(cone_search_errors) {
   client.transport->add(url, FakeTransport::ok("not xml at all"));
   BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); }).first == EPROTO);
 
+  // A 404 is a wrong service URL, not an unknown name (those are answered in-band).
   client.transport->add(url, FakeTransport::response(404, "gone"));
-  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); }).first == ENOENT);
+  std::tie(errnum, message) = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
+  BOOST_TEST(errnum == EIO);
+  BOOST_TEST(message.find("no such service") != std::string::npos, message);
 
   client.transport->clear_requests();
   client.transport->add(url, FakeTransport::response(503, "busy", {{"Retry-After", "0"}}));
