@@ -146,7 +146,11 @@ ResultRows name_rows(vo::ConeResult cone) {
   rows.row_names.reserve(table_rows.size());
   for (std::size_t i = 0; i < table_rows.size(); ++i) {
     std::string name;
-    if (key && *key < table_rows[i].size() && table_rows[i][*key] && !table_rows[i][*key]->empty()) {
+    // A value too long for a file name (NAME_MAX 255, with room left for a "~<N>" suffix)
+    // would be listed yet fail every lookup with ENAMETOOLONG: it gets row<N> too.
+    constexpr std::size_t kMaxKeyNameBytes = 200;
+    if (key && *key < table_rows[i].size() && table_rows[i][*key] && !table_rows[i][*key]->empty() &&
+        table_rows[i][*key]->size() <= kMaxKeyNameBytes) {
       name = safe_name(*table_rows[i][*key]);
     } else {
       name = "row" + std::to_string(i + 1);

@@ -121,6 +121,15 @@ BOOST_AUTO_TEST_CASE(row_names_never_collide_with_results_csv_or_a_suffixed_name
   BOOST_TEST(rows.row_names.at(3) == "row4");
 }
 
+BOOST_AUTO_TEST_CASE(key_values_too_long_for_a_file_name_become_row_n) {
+  auto rows = fs::name_rows(cone({field("obsid", "char")},
+                                 {{std::string(200, 'k')}, {std::string(201, 'k')}, {std::string(300, 'x')}}));
+  BOOST_TEST(rows.row_names.at(0) == std::string(200, 'k'));
+  BOOST_TEST(rows.row_names.at(1) == "row2");
+  BOOST_TEST(rows.row_names.at(2) == "row3");
+  for (const auto& name : rows.row_names) BOOST_TEST(name.size() <= 255u);
+}
+
 BOOST_AUTO_TEST_CASE(string_filters_compare_bytes_and_numeric_filters_numbers) {
   auto rows = fs::name_rows(cone({field("obsid", "char"), field("name", "char"), field("n", "int")},
                                  {{std::string("1"), std::string("M 31"), std::string("9")},
