@@ -31,9 +31,9 @@
 #include <vector>
 
 #include "cache/block_fetcher.h"
-#include "vo/error.h"
-#include "vo/log.h"
-#include "vo/thread_annotations.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "common/thread_annotations.h"
 
 namespace hfs::cache {
 namespace {

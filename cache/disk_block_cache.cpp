@@ -31,9 +31,10 @@
 #include "cache/block_cache.h"
 #include "cache/block_file.h"
 #include "cache/lru_index.h"
-#include "vo/error.h"
-#include "vo/log.h"
-#include "vo/thread_annotations.h"
+#include "common/error.h"
+#include "common/unique_fd.h"
+#include "common/log.h"
+#include "common/thread_annotations.h"
 
 namespace hfs::cache {
 namespace {
@@ -46,25 +47,6 @@ constexpr std::string_view kLog = "cache";
 // futimens per block per minute instead of one per hit; LRU order after a remount is only
 // approximate within that minute, which is harmless.
 constexpr auto kMtimeTouchInterval = std::chrono::seconds(60);
-
-class UniqueFd {
- public:
-  explicit UniqueFd(int fd = -1) : fd_(fd) {}
-  ~UniqueFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  int get() const { return fd_; }
-  // Closes now and reports close()'s error (a delayed write error shows up there).
-  int close_checked() {
-    int fd = std::exchange(fd_, -1);
-    return fd >= 0 && ::close(fd) != 0 ? errno : 0;
-  }
-
- private:
-  int fd_;
-};
 
 std::string errno_text(int errnum) { return std::strerror(errnum); }
 

@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "vo/thread_annotations.h"
+#include "common/thread_annotations.h"
 
 namespace hfs::cache {
 

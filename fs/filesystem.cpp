@@ -6,8 +6,8 @@
 #include <algorithm>
 #include <ctime>
 
-#include "vo/error.h"
-#include "vo/log.h"
+#include "common/error.h"
+#include "common/log.h"
 
 namespace hfs::fs {
 

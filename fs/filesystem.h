@@ -28,7 +28,7 @@
 #include "cache/block_fetcher.h"
 #include "fs/node.h"
 #include "fs/remote_view.h"
-#include "vo/thread_annotations.h"
+#include "common/thread_annotations.h"
 
 namespace hfs::fs {
 

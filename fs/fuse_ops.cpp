@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "fs/mount_context.h"
-#include "vo/error.h"
-#include "vo/log.h"
+#include "common/error.h"
+#include "common/log.h"
 
 namespace hfs::fs {
 namespace {

@@ -9,8 +9,8 @@
 #include "fs/fuse_ops.h"
 #include "fs/mount_context.h"
 #include "fs/options.h"
-#include "vo/error.h"
-#include "vo/log.h"
+#include "common/error.h"
+#include "common/log.h"
 
 namespace {
 

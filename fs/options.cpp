@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/sky.h"
 
 namespace hfs::fs {

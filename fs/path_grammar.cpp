@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "fs/path_grammar.h"
 
 #include <cctype>
@@ -14,11 +15,7 @@ bool is_identifier(std::string_view text) {
   return true;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
-  return text;
-}
+using text::trim;
 
 }  // namespace
 

@@ -1,18 +1,16 @@
+#include "common/text.h"
 #include "fs/remote_view.h"
 
 #include <algorithm>
 #include <cstdio>
 
-#include "vo/error.h"
-#include "vo/log.h"
+#include "common/error.h"
+#include "common/log.h"
 
 namespace hfs::fs {
 namespace {
 
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
+using text::lower;
 
 // Sesame ignores case and spaces in names; so does the cache key, so "NGC 4151" and
 // "ngc4151" share one entry and one request.

@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "fs/result_rows.h"
 
 #include <algorithm>
@@ -6,16 +7,12 @@
 #include <cmath>
 #include <set>
 
-#include "vo/error.h"
+#include "common/error.h"
 
 namespace hfs::fs {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
-                    [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) ==
-                                                std::tolower(static_cast<unsigned char>(y)); });
-}
+using text::iequals;
 
 std::optional<std::size_t> find_key_column(const vo::ConeResult& cone) {
   const auto& fields = cone.table.fields;

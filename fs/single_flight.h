@@ -7,7 +7,7 @@
 #include <map>
 #include <string>
 
-#include "vo/thread_annotations.h"
+#include "common/thread_annotations.h"
 
 namespace hfs::fs {
 

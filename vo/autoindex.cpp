@@ -3,6 +3,7 @@
 // in the cells after the link's cell. Only links resolving to a direct child of the page's
 // directory are entries; which link is which is decided on the resolved URL, never on its text
 // (Apache truncates long names in the text).
+#include "common/text.h"
 #include "vo/autoindex.h"
 
 #include <curl/curl.h>
@@ -14,7 +15,7 @@
 #include <map>
 #include <memory>
 
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/html_nesting.h"
 #include "vo/url_codec.h"
 
@@ -67,10 +68,7 @@ std::string collapse_slashes(std::string_view path) {
   return out;
 }
 
-std::string lower(std::string text) {
-  for (auto& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
+using text::lower;
 
 // Where the listed directory is: its URL (always ending in '/') and what an entry must share.
 struct Directory {

@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "vo/cone_search.h"
 
 #include <algorithm>
@@ -6,7 +7,7 @@
 #include <cmath>
 #include <cstdlib>
 
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/url_codec.h"
 
 namespace hfs::vo {
@@ -15,11 +16,7 @@ namespace {
 constexpr std::string_view kDataLinkStandard = "ivo://ivoa.net/std/datalink";
 constexpr std::string_view kDataLinkMime = "application/x-votable+xml;content=datalink";
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
+using text::lower;
 
 const VoParam* find_param(const std::vector<VoParam>& params, std::string_view name) {
   for (const auto& param : params) {

@@ -18,9 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/http_transport.h"
-#include "vo/thread_annotations.h"
+#include "common/thread_annotations.h"
 
 namespace hfs::vo {
 namespace {

@@ -4,7 +4,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "vo/error.h"
+#include "common/error.h"
 
 namespace hfs::vo {
 namespace {

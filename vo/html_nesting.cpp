@@ -1,5 +1,6 @@
 // The element-closing rules follow the WHATWG HTML "in body" / "in table" insertion modes,
 // simplified; where a rule is unsure whether the tree builder closes an element, it keeps it open.
+#include "common/text.h"
 #include "vo/html_nesting.h"
 
 #include <algorithm>
@@ -118,11 +119,7 @@ class OpenElements {
   std::size_t active_formatting_ = 0;
 };
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using text::lower;
 
 // Position after the end tag "</name" of a raw-text element starting at from, or npos.
 std::size_t skip_raw_text(std::string_view html, std::size_t from, const std::string& name) {

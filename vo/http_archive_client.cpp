@@ -6,7 +6,8 @@
 #include <thread>
 
 #include "vo/archive_client.h"
-#include "vo/error.h"
+#include "common/error.h"
+#include "common/parallel.h"
 
 namespace hfs::vo {
 namespace {
@@ -92,31 +93,17 @@ class HttpArchiveClient final : public ArchiveClient {
 
   std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) override {
     std::vector<StatResult> results(urls.size());
-    std::atomic<std::size_t> next{0};
-    auto work = [&] {
-      for (std::size_t i = next++; i < urls.size(); i = next++) {
-        try {
-          results[i].info = stat(urls[i]);
-        } catch (const Error& error) {
-          results[i].errnum = error.errnum();
-          results[i].message = error.what();
-        } catch (const std::exception& error) {
-          results[i].errnum = EIO;
-          results[i].message = error.what();
-        }
+    parallel_for(urls.size(), max_parallel, [&](std::size_t i) {
+      try {
+        results[i].info = stat(urls[i]);
+      } catch (const Error& error) {
+        results[i].errnum = error.errnum();
+        results[i].message = error.what();
+      } catch (const std::exception& error) {
+        results[i].errnum = EIO;
+        results[i].message = error.what();
       }
-    };
-    std::size_t workers = std::min<std::size_t>(std::max(1u, max_parallel), urls.size());
-    if (workers <= 1) {
-      work();
-      return results;
-    }
-    {
-      std::vector<std::jthread> threads;
-      threads.reserve(workers - 1);
-      for (std::size_t i = 0; i + 1 < workers; ++i) threads.emplace_back(work);
-      work();  // the calling thread is one of the workers
-    }  // joins them: `results` is complete from here on
+    });
     return results;
   }
 

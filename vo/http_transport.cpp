@@ -1,6 +1,7 @@
 // The transport-independent parts of vo/http_transport.h: header lookup, Content-Range and
 // HTTP-date parsing, and the retry loop the clients share. The libcurl transport itself is in
 // vo/curl_transport.cpp.
+#include "common/text.h"
 #include "vo/http_transport.h"
 
 #include <curl/curl.h>
@@ -11,17 +12,13 @@
 #include <random>
 #include <thread>
 
-#include "vo/error.h"
-#include "vo/log.h"
+#include "common/error.h"
+#include "common/log.h"
 
 namespace hfs::vo {
 namespace {
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r')) text.remove_suffix(1);
-  return text;
-}
+using text::trim;
 
 // A whole run of decimal digits (no sign, no spaces) that fits in 64 bits.
 std::optional<std::uint64_t> parse_decimal(std::string_view text) {
@@ -34,11 +31,7 @@ std::optional<std::uint64_t> parse_decimal(std::string_view text) {
   return value;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using text::iequals;
 
 // Retry-After is either delta-seconds or an HTTP-date (RFC 7231 7.1.3).
 std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse& response) {

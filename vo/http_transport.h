@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "vo/error.h"
+#include "common/error.h"
 
 namespace hfs::vo {
 

@@ -4,7 +4,8 @@
 #include <cctype>
 #include <cerrno>
 
-#include "vo/error.h"
+#include "common/text.h"
+#include "common/error.h"
 #include "vo/vo_client.h"
 #include "vo/sesame.h"
 #include "vo/votable.h"
@@ -14,10 +15,7 @@ namespace {
 
 constexpr const char* kComponent = "vo";
 
-std::string lower(std::string text) {
-  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
+using text::lower;
 
 // Table names come from paths the user typed; they end up inside an ADQL string literal, so
 // only the characters HEASARC table names use are let through.

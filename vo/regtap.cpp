@@ -1,10 +1,11 @@
+#include "common/text.h"
 #include "vo/regtap.h"
 
 #include <algorithm>
 #include <cctype>
 #include <map>
 
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/url_codec.h"
 
 namespace hfs::vo {
@@ -14,11 +15,7 @@ constexpr std::string_view kConeSearchId = "ivo://ivoa.net/std/conesearch";
 // The separator pyvo's ivo_string_agg queries join interface lists with.
 constexpr std::string_view kListSeparator = ":::py VO sep:::";
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
+using text::lower;
 
 // An ADQL string literal: quotes doubled. RegTAP stores ivoids lower-cased (RegTAP 1.1, 4.1),
 // so the value is lower-cased too or "ivo://nasa.heasarc/NuMaster" would match nothing.

@@ -1,3 +1,4 @@
+#include "common/text.h"
 #include "vo/sky.h"
 
 #include <algorithm>
@@ -10,13 +11,7 @@ namespace {
 
 constexpr double kRadPerDeg = std::numbers::pi / 180.0;
 
-std::string_view trim(std::string_view text) {
-  const char* space = " \t\r\n";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  auto last = text.find_last_not_of(space);
-  return text.substr(first, last - first + 1);
-}
+using text::trim;
 
 // A finite decimal number at the start of text; `used` is how many characters it took.
 // std::from_chars refuses a leading '+', so it is skipped by hand; it accepts "nan"/"inf",

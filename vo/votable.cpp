@@ -1,5 +1,6 @@
 // VOTable documents: the XML structure (pugixml) and TABLEDATA; BINARY/BINARY2 streams are in
 // votable_binary.cpp.
+#include "common/text.h"
 #include "vo/votable.h"
 
 #include <pugixml.hpp>
@@ -7,7 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/votable_binary.h"
 
 namespace hfs::vo {
@@ -18,18 +19,9 @@ constexpr int kMaxResourceDepth = 32;
 
 [[noreturn]] void fail(const std::string& message) { throw Error(EPROTO, "VOTable: " + message); }
 
-std::string_view trim(std::string_view text) {
-  const char* space = " \t\r\n";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
-}
+using text::trim;
 
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
+using text::iequals;
 
 // "vot:TABLE" and "TABLE" are the same element: namespaces vary between services (1.1, 1.3,
 // none) and some use prefixes, so only the local name counts.
@@ -111,13 +103,7 @@ std::string boolean_text(std::string_view value) {
     std::string_view token = value.substr(0, end);
     value = trim(value.substr(end));
     if (!out.empty()) out += ' ';
-    if (iequals(token, "T") || iequals(token, "true") || token == "1") {
-      out += 'T';
-    } else if (iequals(token, "F") || iequals(token, "false") || token == "0") {
-      out += 'F';
-    } else {
-      out += '?';
-    }
+    out += text::boolean_token(token).value_or('?');
   }
   return out;
 }

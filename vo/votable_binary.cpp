@@ -1,6 +1,7 @@
 // VOTable BINARY and BINARY2 streams (VOTable 1.4 section 5.4, 5.5): every row is its cells in
 // FIELD order, big-endian, variable-length arrays prefixed by a 4-byte element count; BINARY2
 // rows start with a null bitmap (one bit per FIELD, most significant bit first).
+#include "common/text.h"
 #include "vo/votable_binary.h"
 
 #include <array>
@@ -11,7 +12,7 @@
 #include <cstring>
 #include <limits>
 
-#include "vo/error.h"
+#include "common/error.h"
 
 namespace hfs::vo::detail {
 namespace {
@@ -35,12 +36,7 @@ constexpr std::uint64_t kMaxElements = std::uint64_t{1} << 40;
 
 [[noreturn]] void fail(const std::string& message) { throw Error(EPROTO, "VOTable: " + message); }
 
-std::string_view trim(std::string_view text) {
-  const char* space = " \t\r\n";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
-}
+using text::trim;
 
 std::optional<std::uint64_t> parse_count(std::string_view text) {
   std::uint64_t value = 0;
@@ -207,15 +203,10 @@ VoCell format_cell(const Codec& codec, const unsigned char* bytes, std::uint64_t
     if (i > 0) out += ' ';
     switch (codec.kind) {
       case Kind::boolean: {
-        char c = static_cast<char>(bytes[i]);
-        if (c == 'T' || c == 't' || c == '1') {
-          out += 'T';
-        } else if (c == 'F' || c == 'f' || c == '0') {
-          out += 'F';
-        } else {
-          out += '?';
-          scalar_null = true;
-        }
+        const char c = static_cast<char>(bytes[i]);
+        const auto value = text::boolean_token(std::string_view(&c, 1));
+        out += value.value_or('?');
+        scalar_null = !value;
         break;
       }
       case Kind::bit: out += (bytes[i / 8] >> (7 - i % 8)) & 1 ? '1' : '0'; break;

@@ -5,7 +5,7 @@
 #include <string_view>
 
 #include "vo/autoindex.h"
-#include "vo/error.h"
+#include "common/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string kPages[] = {

@@ -6,7 +6,7 @@
 
 #include "vo/cone_search.h"
 #include "vo/datalink.h"
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/regtap.h"
 #include "vo/votable.h"
 

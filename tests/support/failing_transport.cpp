@@ -2,7 +2,7 @@
 
 #include <optional>
 
-#include "vo/error.h"
+#include "common/error.h"
 
 namespace hfs::test {
 

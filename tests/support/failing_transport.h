@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "vo/http_transport.h"
-#include "vo/thread_annotations.h"
+#include "common/thread_annotations.h"
 
 namespace hfs::test {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "vo/error.h"
+#include "common/error.h"
 
 namespace hfs::test {
 namespace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "vo/archive_client.h"
-#include "vo/thread_annotations.h"
+#include "common/thread_annotations.h"
 #include "vo/vo_client.h"
 
 namespace hfs::test {

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "vo/thread_annotations.h"
+#include "common/thread_annotations.h"
 
 namespace hfs::test {
 

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "vo/autoindex.h"
-#include "vo/error.h"
+#include "common/error.h"
 
 using namespace hfs::vo;
 namespace tt = boost::test_tools;

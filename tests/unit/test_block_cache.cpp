@@ -16,7 +16,7 @@
 #include "cache/block_cache.h"
 #include "cache/block_file.h"
 #include "tests/support/temp_dir.h"
-#include "vo/error.h"
+#include "common/error.h"
 
 using namespace hfs;
 using cache::kBlockSize;

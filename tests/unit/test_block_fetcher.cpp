@@ -13,8 +13,8 @@
 #include "cache/block_cache.h"
 #include "cache/block_fetcher.h"
 #include "tests/support/temp_dir.h"
-#include "vo/error.h"
-#include "vo/thread_annotations.h"
+#include "common/error.h"
+#include "common/thread_annotations.h"
 
 using namespace hfs;
 using cache::kBlockSize;

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "vo/cone_search.h"
-#include "vo/error.h"
+#include "common/error.h"
 
 using namespace hfs::vo;
 

@@ -14,7 +14,7 @@
 #include "fs/filesystem.h"
 #include "tests/support/fake_clients.h"
 #include "tests/support/temp_dir.h"
-#include "vo/error.h"
+#include "common/error.h"
 
 using namespace hfs;
 

@@ -9,7 +9,7 @@
 #include "tests/support/fake_transport.h"
 #include "tests/support/test_http_server.h"
 #include "vo/archive_client.h"
-#include "vo/error.h"
+#include "common/error.h"
 
 using namespace hfs;
 using namespace std::chrono_literals;

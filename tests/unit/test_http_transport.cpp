@@ -14,7 +14,7 @@
 #include "tests/support/failing_transport.h"
 #include "tests/support/fake_transport.h"
 #include "tests/support/test_http_server.h"
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/http_transport.h"
 
 using namespace hfs;

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "tests/support/fake_transport.h"
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/regtap.h"
 #include "vo/sesame.h"
 #include "vo/vo_client.h"

@@ -2,7 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "fs/options.h"
-#include "vo/error.h"
+#include "common/error.h"
 
 using hfs::fs::parse_command_line;
 using hfs::fs::parse_size;

@@ -4,7 +4,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/regtap.h"
 
 using namespace hfs::vo;

@@ -3,7 +3,7 @@
 #include <set>
 
 #include "fs/result_rows.h"
-#include "vo/error.h"
+#include "common/error.h"
 
 using namespace hfs;
 

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "vo/error.h"
+#include "common/error.h"
 #include "vo/votable.h"
 
 using namespace hfs::vo;

@@ -1,0 +1,22 @@
+// Small text helpers every layer uses. ASCII only: protocol tokens, column names, header
+// fields. Nothing here knows about locales.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace hfs::text {
+
+// Without leading and trailing ASCII white space (space, \t, \r, \n, \f, \v).
+std::string_view trim(std::string_view text);
+// ASCII lower case.
+std::string lower(std::string_view text);
+// Equal ignoring ASCII case.
+bool iequals(std::string_view a, std::string_view b);
+// One VOTable boolean token ("T", "t", "1", "true", "F", "f", "0", "false", any case) as
+// 'T' or 'F'; nullopt for anything else (unknown, "?"). VOTable 1.4 §2.1: TABLEDATA spells
+// booleans as words or letters, BINARY as one ASCII character, and both must read the same.
+std::optional<char> boolean_token(std::string_view token);
+
+}  // namespace hfs::text
