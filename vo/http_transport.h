@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/cancel.h"
 #include "common/error.h"
 
 namespace hfs::vo {
@@ -36,6 +37,10 @@ struct HttpRequest {
   // is closed, not reused): a size probe or a range read answered with a whole multi-GB file
   // stops after the first bytes instead of downloading it. 0 = the whole body, up to the cap.
   std::uint64_t body_limit = 0;
+  // The filesystem call (or background job) this request serves: its deadline bounds the
+  // request together with `timeout`, and cancelling its token ends the request (ECANCELED).
+  // Transports that predate the engine ignore the token.
+  CallContext call;
 };
 
 struct HttpResponse {
