@@ -13,15 +13,11 @@ namespace hfs::fs {
 
 struct Filesystem::OpenFile {
   std::shared_ptr<const Node> node;
-  std::string content;              // results_csv: the text, made at open
-  cache::RemoteObject object;       // archive_file
-  Mutex mutex;                      // guards readahead; reads themselves run unlocked
-  cache::ReadaheadWindow readahead GUARDED_BY(mutex);
-
-  explicit OpenFile(std::uint64_t readahead_max) : readahead(readahead_max) {}
+  std::string content;                         // results_csv: the text, made at open
+  std::unique_ptr<cache::FileReader> reader;   // archive_file
 };
 
-Filesystem::Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::BlockFetcher& fetcher)
+Filesystem::Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::Fetcher& fetcher)
     : config_(config), remote_(std::move(remote)), fetcher_(fetcher), mount_time_(std::time(nullptr)) {
   auto root = std::make_shared<Node>();
   root->ino = kRootInode;
@@ -314,7 +310,7 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   if (file->is_dir()) throw Error(EISDIR, "is a directory");
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT | O_APPEND)))
     throw Error(EROFS, "heasarcfs is read-only");
-  auto open_file = std::make_shared<OpenFile>(config_.readahead_max_bytes);
+  auto open_file = std::make_shared<OpenFile>();
   open_file->node = file;
   OpenedFile opened;
   if (file->kind == NodeKind::results_csv) {
@@ -323,15 +319,7 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
     opened.direct_io = true;
   } else {
     if (!file->object) throw Error(EIO, "no metadata for " + file->url);
-    const vo::ObjectInfo info = *file->object;
-    open_file->object.key = cache::ObjectKey{info.url, info.validator()};
-    open_file->object.size = info.size;
-    std::weak_ptr<RemoteView> remote = remote_;
-    open_file->object.source = [remote, info](std::uint64_t offset, std::uint64_t length) {
-      auto view = remote.lock();
-      if (!view) throw Error(EIO, "the filesystem is shutting down");
-      return view->archive().read(info, offset, length);
-    };
+    open_file->reader = fetcher_.open(*file->object);
     // Archive files do not change under one URL + validator: keep the kernel's pages.
     opened.keep_cache = true;
   }
@@ -341,7 +329,8 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   return opened;
 }
 
-std::string Filesystem::read(std::uint64_t handle, std::uint64_t offset, std::size_t size) {
+cache::ReadReply Filesystem::read(std::uint64_t handle, std::uint64_t offset, std::size_t size,
+                                  const CallContext& call) {
   std::shared_ptr<OpenFile> file;
   {
     MutexLock lock(handles_mutex_);
@@ -350,15 +339,13 @@ std::string Filesystem::read(std::uint64_t handle, std::uint64_t offset, std::si
     file = it->second;
   }
   if (file->node->kind == NodeKind::results_csv) {
-    if (offset >= file->content.size()) return {};
-    return file->content.substr(offset, size);
+    cache::ReadReply reply;
+    reply.offset = offset;
+    if (offset < file->content.size()) reply.bytes = file->content.substr(offset, size);
+    reply.length = reply.bytes.size();
+    return reply;
   }
-  std::uint64_t ahead = 0;
-  {
-    MutexLock lock(file->mutex);
-    ahead = file->readahead.on_read(offset, size);
-  }
-  return fetcher_.read(file->object, offset, size, ahead);
+  return file->reader->read(offset, size, call);
 }
 
 void Filesystem::release(std::uint64_t handle) {

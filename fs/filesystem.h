@@ -24,8 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cache/block_cache.h"
-#include "cache/block_fetcher.h"
+#include "cache/fetcher.h"
+#include "common/cancel.h"
 #include "fs/node.h"
 #include "fs/remote_view.h"
 #include "common/thread_annotations.h"
@@ -61,14 +61,13 @@ struct OpenedFile {
 
 struct FilesystemConfig {
   double default_radius_deg = 1.0;
-  std::uint64_t readahead_max_bytes = 16ull << 20;
   double archive_timeout_s = 3600;  // kernel entry/attr timeouts of archive nodes
   double virtual_timeout_s = 60;    // of tables, targets, filters, rows
 };
 
 class Filesystem {
  public:
-  Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::BlockFetcher& fetcher);
+  Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::Fetcher& fetcher);
 
   Entry lookup(std::uint64_t parent, const std::string& name);
   Attributes getattr(std::uint64_t ino);
@@ -79,7 +78,9 @@ class Filesystem {
   std::vector<DirectoryEntry> readdir(std::uint64_t ino);
   // flags: open(2) flags; anything but read-only access gives EROFS, a directory EISDIR.
   OpenedFile open(std::uint64_t ino, int flags);
-  std::string read(std::uint64_t handle, std::uint64_t offset, std::size_t size);
+  // Bytes of an open file: archive files through the fetcher (a pinned range of the cache file
+  // when its blocks are verified, for a zero-copy reply), .results.csv from its text.
+  cache::ReadReply read(std::uint64_t handle, std::uint64_t offset, std::size_t size, const CallContext& call);
   void release(std::uint64_t handle);
 
  private:
@@ -101,7 +102,7 @@ class Filesystem {
 
   const FilesystemConfig config_;
   std::shared_ptr<RemoteView> remote_;
-  cache::BlockFetcher& fetcher_;
+  cache::Fetcher& fetcher_;
   const std::int64_t mount_time_;
 
   // LOCK ORDER: nodes_mutex_ before handles_mutex_; no remote call is made while holding either.

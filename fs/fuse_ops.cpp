@@ -21,6 +21,23 @@ Filesystem& filesystem_of(fuse_req_t req) {
   return *static_cast<MountContext*>(fuse_req_userdata(req))->filesystem;
 }
 
+// The context of one FUSE request: the mount's timeout= as its deadline, and a token the
+// kernel's interrupt (the caller got a signal: Ctrl-C, SIGTERM) cancels, so a call waiting on
+// a hung server returns EINTR-like ECANCELED at once instead of holding the caller hostage.
+class RequestCall {
+ public:
+  explicit RequestCall(fuse_req_t req)
+      : context_(CallContext::with_timeout(static_cast<MountContext*>(fuse_req_userdata(req))->options.timeout)) {
+    // Called at once when the request was already interrupted; never after its reply.
+    fuse_req_interrupt_func(req, &RequestCall::on_interrupt, context_.cancel.get());
+  }
+  const CallContext& context() const { return context_; }
+
+ private:
+  static void on_interrupt(fuse_req_t, void* token) { static_cast<CancelToken*>(token)->cancel(); }
+  CallContext context_;
+};
+
 // The one edge where exceptions become errnos. Every callback runs its body through it.
 template <class Body>
 void translate(fuse_req_t req, const char* operation, const std::string& what, Body&& body) noexcept {
@@ -148,8 +165,19 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
   translate(req, "read", describe(ino) + " at " + std::to_string(offset) + "+" + std::to_string(size), [&] {
-    auto bytes = filesystem_of(req).read(fi->fh, static_cast<std::uint64_t>(offset), size);
-    fuse_reply_buf(req, bytes.data(), bytes.size());
+    RequestCall call(req);
+    auto reply = filesystem_of(req).read(fi->fh, static_cast<std::uint64_t>(offset), size, call.context());
+    if (reply.pin) {
+      // Verified blocks of the cache file: the kernel splices them from the descriptor (no
+      // copy through user space); the pin keeps them from eviction until the reply is sent.
+      fuse_bufvec buffer = FUSE_BUFVEC_INIT(reply.length);
+      buffer.buf[0].flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+      buffer.buf[0].fd = reply.pin->fd();
+      buffer.buf[0].pos = static_cast<off_t>(reply.offset);
+      fuse_reply_data(req, &buffer, FUSE_BUF_SPLICE_MOVE);
+    } else {
+      fuse_reply_buf(req, reply.bytes.data(), reply.bytes.size());
+    }
   });
 }
 
@@ -202,8 +230,22 @@ void refuse_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_
 void refuse_removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void refuse_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
 
+// What the kernel is told at mount. max_background: how many asynchronous requests (page
+// cache read-ahead of every reader together) the kernel keeps in flight before making readers
+// wait; its default of 12 would let a few readers starve the rest and cap what the prefetcher
+// can serve in parallel. Splice: replies from a cache file go kernel to kernel.
+void op_init(void*, fuse_conn_info* conn) {
+  conn->max_background = 64;
+  conn->congestion_threshold = 48;
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
+  if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+  log::debug("init", "max_background 64, congestion_threshold 48, splice " +
+                         std::string(conn->want & FUSE_CAP_SPLICE_WRITE ? "on" : "off"));
+}
+
 fuse_lowlevel_ops make_operations() {
   fuse_lowlevel_ops ops{};
+  ops.init = op_init;
   ops.lookup = op_lookup;
   ops.getattr = op_getattr;
   ops.opendir = op_opendir;

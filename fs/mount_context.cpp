@@ -7,26 +7,28 @@ namespace hfs::fs {
 std::unique_ptr<MountContext> open_mount_context(const MountOptions& options) {
   auto context = std::make_unique<MountContext>();
   context->options = options;
-  context->block_cache = cache::open_disk_block_cache(options.cache_dir, options.cache_size);
+  context->store = cache::open_object_store(options.cache_dir, options.cache_size);
   return context;
 }
 
 void start_mount_context(MountContext& context) {
   const auto& options = context.options;
-  vo::CurlTransportOptions transport_options;
-  transport_options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
-  transport_options.user_agent = std::string("heasarcfs/") + HEASARCFS_VERSION;
-  context.transport = vo::make_curl_transport(transport_options);
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
+  vo::EngineOptions engine_options;
+  engine_options.connections_per_host = options.connections;
+  engine_options.user_agent = std::string("heasarcfs/") + HEASARCFS_VERSION;
+  context.engine = vo::make_curl_engine(engine_options);
+  context.transport = vo::make_engine_transport(context.engine, timeout);
   // timeout= is the deadline of one remote operation, retries included: a hung server costs
   // a user's `ls` at most that long, then an error.
   vo::RetryPolicy retry;
-  retry.deadline = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
+  retry.deadline = timeout;
   std::shared_ptr<vo::VoClient> vo_client = vo::make_http_vo_client(context.transport, options.endpoints, retry);
   std::shared_ptr<vo::ArchiveClient> archive = vo::make_http_archive_client(context.transport, retry);
   context.remote = std::make_shared<RemoteView>(std::move(vo_client), std::move(archive));
-  // 8 range requests in flight and 4 MiB each: a full 16 MiB read-ahead window is fetched as
-  // four parallel requests, the pattern that beats one wget stream on a slow link.
-  context.fetcher = cache::make_block_fetcher(*context.block_cache, 8, 4ull << 20);
+  cache::FetcherConfig fetch;
+  fetch.part_timeout = timeout;
+  context.fetcher = cache::make_fetcher(*context.store, context.engine, fetch);
   FilesystemConfig config;
   config.default_radius_deg = options.radius_deg;
   context.filesystem = std::make_unique<Filesystem>(config, context.remote, *context.fetcher);

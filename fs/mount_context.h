@@ -4,32 +4,36 @@
 
 #include <memory>
 
-#include "cache/block_cache.h"
-#include "cache/block_fetcher.h"
+#include "cache/fetcher.h"
+#include "cache/object_store.h"
 #include "fs/filesystem.h"
 #include "fs/options.h"
 #include "fs/remote_view.h"
 #include "vo/archive_client.h"
 #include "vo/http_transport.h"
+#include "vo/transfer_engine.h"
 #include "vo/vo_client.h"
 
 namespace hfs::fs {
 
+// Members are destroyed bottom-up: the filesystem and its readers first, then the fetcher,
+// then the engine (which fails what is left in flight and calls their on_done), then the store.
 struct MountContext {
   MountOptions options;
-  std::unique_ptr<cache::BlockCache> block_cache;
+  std::unique_ptr<cache::ObjectStore> store;
+  std::shared_ptr<vo::TransferEngine> engine;
   std::shared_ptr<vo::HttpTransport> transport;
-  std::unique_ptr<cache::BlockFetcher> fetcher;
+  std::unique_ptr<cache::Fetcher> fetcher;
   std::shared_ptr<RemoteView> remote;
   std::unique_ptr<Filesystem> filesystem;
 };
 
-// Opens the block cache (creating cache_dir), so a locked or unusable cache directory stops
+// Opens the cache (creating cache_dir), so a locked, unsafe or unusable cache directory stops
 // the mount before anything is mounted. Starts no threads.
 std::unique_ptr<MountContext> open_mount_context(const MountOptions& options);
 
-// Builds the network side and the filesystem. May start threads, so it runs after FUSE has
-// daemonized (fork keeps only the calling thread).
+// Builds the network side and the filesystem. Starts threads (the transfer engine), so it runs
+// after FUSE has daemonized (fork keeps only the calling thread).
 void start_mount_context(MountContext& context);
 
 }  // namespace hfs::fs

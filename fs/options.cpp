@@ -75,6 +75,13 @@ void apply_option(MountOptions& options, const std::string& option) {
     if (ec != std::errc() || end != text.data() + text.size() || seconds == 0 || seconds > 86400)
       bad_option("option 'timeout': '" + text + "' is not a number of seconds (1..86400)");
     options.timeout = std::chrono::seconds(seconds);
+  } else if (key == "connections") {
+    const auto& text = require_value();
+    unsigned count = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), count);
+    if (ec != std::errc() || end != text.data() + text.size() || count == 0 || count > 64)
+      bad_option("option 'connections': '" + text + "' is not a number of connections (1..64)");
+    options.connections = count;
   } else {
     for (auto known : kFuseOptions) {
       if (key == known && !value) {
@@ -191,6 +198,7 @@ std::string usage_text(std::string_view program) {
          "  cache_size=SIZE    cache limit, e.g. 512M, 10G (default 10G)\n"
          "  radius=ANGLE       default cone radius, e.g. 30arcsec, 5arcmin, 1deg (default 1deg)\n"
          "  timeout=SECONDS    deadline of one remote operation (default 60)\n"
+         "  connections=N      HTTP connections per host, reads and listings together (default 8)\n"
          "  allow_other, allow_root, auto_unmount, default_permissions, noatime: passed to FUSE\n";
 }
 

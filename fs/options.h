@@ -24,6 +24,7 @@ struct MountOptions {
   std::uint64_t cache_size = 10ull << 30; // bytes
   double radius_deg = 1.0;                // pyvo's default cone radius
   std::chrono::seconds timeout{60};       // deadline of one remote operation
+  unsigned connections = 8;               // HTTP connections per host (transfer engine)
   std::vector<std::string> fuse_options;  // FUSE mount options passed through (allow_other, ...)
 };
 

@@ -3,16 +3,18 @@
 // tests/integration/test_mount_*.py.
 #define BOOST_TEST_MODULE filesystem
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <set>
 #include <thread>
 
-#include "cache/block_cache.h"
-#include "cache/block_fetcher.h"
+#include "cache/fetcher.h"
 #include "fs/filesystem.h"
+#include "tests/support/archive_engine.h"
 #include "tests/support/fake_clients.h"
+#include "tests/support/memory_object_store.h"
 #include "tests/support/temp_dir.h"
 #include "common/error.h"
 
@@ -24,9 +26,11 @@ struct Mount {
   test::FakeHeasarc heasarc = test::make_fake_heasarc();
   std::shared_ptr<test::FailingArchiveClient> failing =
       std::make_shared<test::FailingArchiveClient>(heasarc.archive);
-  test::TempDir cache_dir;
-  std::unique_ptr<cache::BlockCache> block_cache;
-  std::unique_ptr<cache::BlockFetcher> fetcher;
+  // Kept across remounts, like the cache directory of a real mount.
+  test::MemoryObjectStore store;
+  std::shared_ptr<test::ArchiveEngine> engine;
+  std::unique_ptr<cache::Fetcher> fetcher;
+  cache::FetcherConfig fetch_config;  // applied at the next remount
   std::shared_ptr<fs::RemoteView> remote;
   std::unique_ptr<fs::Filesystem> filesystem;
 
@@ -36,9 +40,10 @@ struct Mount {
   void remount(fs::RemoteTtls ttls = {}, std::shared_ptr<vo::VoClient> vo = nullptr) {
     filesystem.reset();
     fetcher.reset();
-    block_cache.reset();
-    block_cache = cache::open_disk_block_cache(cache_dir.path(), 64ull << 20);
-    fetcher = cache::make_block_fetcher(*block_cache, 4, 4ull << 20);
+    engine.reset();
+    store.forget_verification();  // a new mount checks every cached block on first use
+    engine = std::make_shared<test::ArchiveEngine>(heasarc.archive, failing);
+    fetcher = cache::make_fetcher(store, engine, fetch_config);
     remote = std::make_shared<fs::RemoteView>(vo ? vo : heasarc.vo, failing, ttls);
     filesystem = std::make_unique<fs::Filesystem>(fs::FilesystemConfig{}, remote, *fetcher);
   }
@@ -55,11 +60,22 @@ struct Mount {
     return result;
   }
 
+  // The bytes of a read, whether the reply is a pinned cache range or a buffer.
+  std::string read_bytes(std::uint64_t handle, std::uint64_t offset, std::size_t size) {
+    auto reply = filesystem->read(handle, offset, size, CallContext{});
+    if (!reply.pin) return reply.bytes;
+    std::string bytes(reply.length, '\0');
+    if (::pread(reply.pin->fd(), bytes.data(), bytes.size(), static_cast<off_t>(reply.offset)) !=
+        static_cast<ssize_t>(bytes.size()))
+      throw Error(EIO, "pread of a pinned range failed");
+    return bytes;
+  }
+
   std::string read_all(const std::vector<std::string>& path, std::size_t chunk = 4096) {
     auto opened = filesystem->open(walk(path), O_RDONLY);
     std::string content;
     for (;;) {
-      auto bytes = filesystem->read(opened.handle, content.size(), chunk);
+      auto bytes = read_bytes(opened.handle, content.size(), chunk);
       if (bytes.empty()) break;
       content += bytes;
     }
@@ -208,14 +224,18 @@ BOOST_AUTO_TEST_CASE(reads_are_exact_and_cached_across_remount) {
   int reads_before = m.heasarc.archive->read_calls;
   BOOST_TEST(m.read_all(file, 131072) == expected);
   BOOST_TEST(m.heasarc.archive->read_calls > reads_before);
-  // A header read of a fresh file moves one block, not the file.
+  // A header read of a fresh file moves one block, not the file. (Files up to
+  // whole_file_bytes come whole on their first read: shrink it below this 700 kB file.)
+  m.fetch_config.whole_file_bytes = 64 * 1024;
+  m.remount();
   std::vector<std::string> other = {"numaster", "NGC4151", "60001111003", "event_cl", "nu60001111003A01_cl.evt"};
   auto bytes_before = m.heasarc.archive->bytes_read.load();
   auto opened = m.filesystem->open(m.walk(other), O_RDONLY);
-  BOOST_TEST(m.filesystem->read(opened.handle, 0, 4096).size() == 4096u);
+  BOOST_TEST(m.read_bytes(opened.handle, 0, 4096).size() == 4096u);
   m.filesystem->release(opened.handle);
   BOOST_TEST(m.heasarc.archive->bytes_read - bytes_before == cache::kBlockSize);
 
+  m.fetch_config = {};
   m.remount();
   reads_before = m.heasarc.archive->read_calls;
   BOOST_TEST(m.read_all(file, 131072) == expected);
@@ -245,11 +265,12 @@ BOOST_AUTO_TEST_CASE(archive_failures_surface_as_their_errno_and_recover) {
   BOOST_TEST(errno_of([&] { m.walk(other); }) == ETIMEDOUT);  // the retry at lookup fails too
   BOOST_TEST(m.filesystem->getattr(m.walk(other)).size > 0);  // and then succeeds
 
-  m.failing->fail("read", "60001111007/event_cl", EIO, 1);
+  // A read fault is retried (4 attempts); one that outlasts the retries is the read's EIO.
+  m.failing->fail("read", "60001111007/event_cl", EIO, 4);
   std::vector<std::string> file = {"numaster", "NGC4151", "60001111007", "event_cl", "nu60001111007A01_cl.evt"};
   auto opened = m.filesystem->open(m.walk(file), O_RDONLY);
-  BOOST_TEST(errno_of([&] { m.filesystem->read(opened.handle, 0, 4096); }) == EIO);
-  BOOST_TEST(m.filesystem->read(opened.handle, 0, 4096).size() == 4096u);
+  BOOST_TEST(errno_of([&] { m.read_bytes(opened.handle, 0, 4096); }) == EIO);
+  BOOST_TEST(m.read_bytes(opened.handle, 0, 4096).size() == 4096u);
   m.filesystem->release(opened.handle);
 }
 
@@ -258,7 +279,7 @@ BOOST_AUTO_TEST_CASE(changed_file_is_estale_not_wrong_bytes) {
   std::vector<std::string> file = {"numaster", "NGC4151", "60001111002", "pipe.log"};
   auto opened = m.filesystem->open(m.walk(file), O_RDONLY);
   m.heasarc.archive->replace_file("http://fake/FTP/nustar/data/obs/00/6//60001111002/pipe.log", "new content\n");
-  BOOST_TEST(errno_of([&] { m.filesystem->read(opened.handle, 0, 4096); }) == ESTALE);
+  BOOST_TEST(errno_of([&] { m.read_bytes(opened.handle, 0, 4096); }) == ESTALE);
   m.filesystem->release(opened.handle);
 }
 
@@ -283,7 +304,7 @@ BOOST_AUTO_TEST_CASE(a_listing_whose_stat_failed_does_not_undo_what_lookup_learn
   BOOST_TEST(m.names(row).count("pipe.log") == 1);
   BOOST_TEST(m.filesystem->getattr(ino).size == size);
   auto opened = m.filesystem->open(ino, O_RDONLY);  // the kernel's dentry still names `ino`
-  BOOST_TEST(m.filesystem->read(opened.handle, 0, 4096) == "pipeline log of 60001111003\n");
+  BOOST_TEST(m.read_bytes(opened.handle, 0, 4096) == "pipeline log of 60001111003\n");
   m.filesystem->release(opened.handle);
 }
 
@@ -301,7 +322,7 @@ BOOST_AUTO_TEST_CASE(results_csv_size_follows_a_refreshed_answer) {
   // The kernel holds the dentry (60 s): no lookup, just getattr and open of the inode.
   auto size = m.filesystem->getattr(ino).size;
   auto opened = m.filesystem->open(ino, O_RDONLY);
-  auto content = m.filesystem->read(opened.handle, 0, 1 << 20);
+  auto content = m.read_bytes(opened.handle, 0, 1 << 20);
   m.filesystem->release(opened.handle);
   BOOST_TEST(content.size() > before);
   BOOST_TEST(size == content.size());  // stat agrees with what cat reads
