@@ -333,12 +333,38 @@ class FetcherImpl final : public Fetcher {
   }
 
   std::unique_ptr<FileReader> open(const vo::ObjectInfo& info) override {
-    const std::string key = info.url + '\n' + info.validator();
-    std::shared_ptr<ObjectState> state;
     std::uint64_t stream = 0;
     {
       MutexLock lock(mutex_);
       stream = ++next_stream_;
+    }
+    return std::make_unique<Reader>(shared_, state_of(info), stream);
+  }
+
+  void prefetch_whole(const vo::ObjectInfo& info) override {
+    if (info.size == 0 || info.size > shared_->config.whole_file_bytes) return;
+    auto state = state_of(info);
+    if (!state->cached) return;
+    auto part = std::make_shared<Part>();
+    {
+      MutexLock lock(state->mutex);
+      for (std::uint64_t b = 0; b < state->block_count(); ++b)
+        if (state->in_flight.count(b) || state->cached->has_block(b)) return;  // there or on its way
+      part->first = 0;
+      part->end = state->block_count();
+      part->priority = vo::Priority::prefetch;
+      part->stream = small_files_stream_;
+      register_part_locked(*state, part);
+    }
+    ++shared_->counters->prefetch_parts;
+    submit_part(state, part, *shared_->engine, shared_->counters, SteadyClock::now() + shared_->config.part_timeout);
+  }
+
+  std::shared_ptr<ObjectState> state_of(const vo::ObjectInfo& info) {
+    const std::string key = info.url + '\n' + info.validator();
+    std::shared_ptr<ObjectState> state;
+    {
+      MutexLock lock(mutex_);
       if (auto it = states_.find(key); it != states_.end()) state = it->second.lock();
       if (!state) {
         // Forget versions nobody reads any more, now and then, so the map stays small.
@@ -351,7 +377,7 @@ class FetcherImpl final : public Fetcher {
         states_[key] = state;
       }
     }
-    return std::make_unique<Reader>(shared_, std::move(state), stream);
+    return state;
   }
 
   FetcherStats stats() const override {
@@ -377,7 +403,9 @@ class FetcherImpl final : public Fetcher {
   Mutex mutex_;
   std::map<std::string, std::weak_ptr<ObjectState>> states_ GUARDED_BY(mutex_);
   std::size_t live_after_sweep_ GUARDED_BY(mutex_) = 0;
-  std::uint64_t next_stream_ GUARDED_BY(mutex_) = 0;
+  std::uint64_t next_stream_ GUARDED_BY(mutex_) = 1;
+  // The fairness group of small-file prefetch: it takes turns with the readers' streams.
+  const std::uint64_t small_files_stream_ = 1;
 };
 
 }  // namespace

@@ -88,6 +88,10 @@ class Fetcher {
   virtual ~Fetcher() = default;
   // A reader of the object version `info` (its URL, size and validators).
   virtual std::unique_ptr<FileReader> open(const vo::ObjectInfo& info) = 0;
+  // Fetches a small object (at most whole_file_bytes) into the cache in the background, at
+  // prefetch priority, unless it is there or on its way already: the next files of a
+  // directory `cp -r` is copying. Larger objects are ignored.
+  virtual void prefetch_whole(const vo::ObjectInfo& info) = 0;
   virtual FetcherStats stats() const = 0;
 };
 

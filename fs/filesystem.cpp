@@ -175,6 +175,11 @@ std::optional<std::string> Filesystem::archive_url_of(const Node& directory) {
   return directory.url;
 }
 
+// How many levels of subdirectory listings to fetch ahead when a directory is listed: an
+// observation's whole tree from its row (two levels hold every file of a HEASARC obsid), one
+// level from a subdirectory reached some other way.
+unsigned Filesystem::prefetch_levels_below(const Node& directory) { return directory.kind == NodeKind::row ? 2 : 1; }
+
 Node Filesystem::archive_child(const Node& parent, const ArchiveEntry& entry) {
   Node child;
   child.kind = entry.is_dir ? NodeKind::archive_dir : NodeKind::archive_file;
@@ -191,7 +196,7 @@ Node Filesystem::archive_child(const Node& parent, const ArchiveEntry& entry) {
 std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, const std::string& name) {
   auto url = archive_url_of(parent);
   if (!url) throw Error(ENOENT, "no entry '" + name + "': this observation has no public directory");
-  auto listing = remote_->listing(*url);
+  auto listing = remote_->listing(*url, prefetch_levels_below(parent));
   const ArchiveEntry* entry = listing->find(name);
   if (!entry) throw Error(ENOENT, "no entry '" + name + "' in " + *url);
   Node child = archive_child(parent, *entry);
@@ -242,7 +247,7 @@ std::vector<std::pair<std::string, Node>> Filesystem::children(const Node& direc
     case NodeKind::archive_dir: {
       auto url = archive_url_of(directory);
       if (!url) break;  // proprietary: an empty directory (the log says why)
-      auto listing = remote_->listing(*url);
+      auto listing = remote_->listing(*url, prefetch_levels_below(directory));
       for (const auto& entry : listing->entries) result.emplace_back(entry.name, archive_child(directory, entry));
       break;
     }
@@ -320,6 +325,7 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   } else {
     if (!file->object) throw Error(EIO, "no metadata for " + file->url);
     open_file->reader = fetcher_.open(*file->object);
+    prefetch_next_small_files(*file);
     // Archive files do not change under one URL + validator: keep the kernel's pages.
     opened.keep_cache = true;
   }
@@ -327,6 +333,36 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   opened.handle = next_handle_++;
   handles_.emplace(opened.handle, std::move(open_file));
   return opened;
+}
+
+// `cp -r` opens a directory's files one after another, and a small file costs a round trip
+// for little data: when one is opened, the next few small files of its directory (in listing
+// order, which is readdir's) are fetched in the background. Only from a cached listing; never
+// a request of its own.
+void Filesystem::prefetch_next_small_files(const Node& file) {
+  constexpr int kAhead = 4;
+  std::shared_ptr<const Node> parent;
+  try {
+    parent = node(file.parent);
+  } catch (const Error&) {
+    return;
+  }
+  std::optional<std::string> url = parent->kind == NodeKind::row ? std::nullopt : std::optional(parent->url);
+  if (parent->kind == NodeKind::row) url = remote_->cached_directory_of(parent->query->cone, parent->row_name);
+  if (!url) return;
+  auto listing = remote_->cached_listing(*url);
+  if (!listing) return;
+  int queued = 0;
+  bool after = false;
+  for (const auto& entry : listing->entries) {
+    if (entry.name == file.name) {
+      after = true;
+      continue;
+    }
+    if (!after || entry.is_dir || !entry.object) continue;
+    fetcher_.prefetch_whole(*entry.object);
+    if (++queued == kAhead) break;
+  }
 }
 
 cache::ReadReply Filesystem::read(std::uint64_t handle, std::uint64_t offset, std::size_t size,

@@ -96,6 +96,8 @@ class Filesystem {
   std::vector<std::pair<std::string, Node>> children(const Node& directory);
   std::optional<std::string> archive_url_of(const Node& directory);
   Node archive_child(const Node& parent, const ArchiveEntry& entry);
+  static unsigned prefetch_levels_below(const Node& directory);
+  void prefetch_next_small_files(const Node& file);
   std::string csv_of(const Node& csv_node);
   Attributes attributes_of(const Node& node) const;
   Entry entry_of(const Node& node) const;

@@ -26,6 +26,10 @@ void start_mount_context(MountContext& context) {
   std::shared_ptr<vo::VoClient> vo_client = vo::make_http_vo_client(context.transport, options.endpoints, retry);
   std::shared_ptr<vo::ArchiveClient> archive = vo::make_http_archive_client(context.transport, retry);
   context.remote = std::make_shared<RemoteView>(std::move(vo_client), std::move(archive));
+  // 4 threads: a listing prefetch is one index page then one parallel round of HEADs, which
+  // wait on the engine (8 connections per host), not on the CPU.
+  context.background = std::make_shared<TaskPool>(4, 256);
+  context.remote->set_background(context.background);
   cache::FetcherConfig fetch;
   fetch.part_timeout = timeout;
   context.fetcher = cache::make_fetcher(*context.store, context.engine, fetch);

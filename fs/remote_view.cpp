@@ -23,6 +23,10 @@ std::string name_key(const std::string& name) {
 
 }  // namespace
 
+std::string RemoteView::directory_key(const ConeQuery& query, const std::string& row_name) {
+  return query.cache_key() + "|" + row_name;
+}
+
 std::string ConeQuery::cache_key() const {
   char buffer[128];
   std::snprintf(buffer, sizeof buffer, "|%.10f|%.10f|%.12g", center.ra_deg, center.dec_deg, radius_deg);
@@ -114,7 +118,7 @@ std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query) {
 }
 
 std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, const std::string& row_name) {
-  auto key = query.cache_key() + "|" + row_name;
+  auto key = directory_key(query, row_name);
   return cached<std::optional<std::string>>(directories_, directories_flight_, key, ttls_.datalink,
                                             [&]() -> std::optional<std::string> {
     auto rows = cone(query);
@@ -133,12 +137,32 @@ std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, cons
   });
 }
 
-std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url) {
+std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url, unsigned prefetch_levels) {
   return cached<std::shared_ptr<const ArchiveListing>>(listings_, listings_flight_, dir_url, ttls_.listing, [&] {
     auto listing = std::make_shared<ArchiveListing>();
     listing->url = dir_url;
     std::vector<std::string> file_urls;
-    for (auto& entry : archive_->list(dir_url)) {
+    auto index = archive_->list(dir_url);
+    if (prefetch_levels > 0 && background_) {
+      // At most this many subdirectories per listing: an observation has a handful; a huge
+      // directory is not crawled.
+      constexpr std::size_t kMaxPrefetchedSubdirectories = 32;
+      std::size_t posted = 0;
+      for (const auto& entry : index) {
+        if (!entry.is_dir || posted == kMaxPrefetchedSubdirectories) continue;
+        ++posted;
+        background_->post([weak = weak_from_this(), url = entry.url, levels = prefetch_levels - 1] {
+          auto self = weak.lock();
+          if (!self) return;
+          try {
+            self->listing(url, levels);
+          } catch (const std::exception& error) {
+            log::debug("archive", "prefetch of the listing " + url + " failed: " + error.what());
+          }
+        });
+      }
+    }
+    for (auto& entry : index) {
       ArchiveEntry archive_entry;
       archive_entry.name = entry.name;
       archive_entry.is_dir = entry.is_dir;

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cache/ttl_cache.h"
+#include "common/task_pool.h"
 #include "fs/result_rows.h"
 #include "fs/single_flight.h"
 #include "vo/archive_client.h"
@@ -56,7 +57,7 @@ struct ArchiveListing {
   const ArchiveEntry* find(const std::string& name) const;
 };
 
-class RemoteView {
+class RemoteView : public std::enable_shared_from_this<RemoteView> {
  public:
   RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive, RemoteTtls ttls = {},
              unsigned max_parallel_stats = 16);
@@ -70,19 +71,37 @@ class RemoteView {
   // The archive directory URL of a row; nullopt when it has none (proprietary).
   std::optional<std::string> directory_of(const ConeQuery& query, const std::string& row_name);
   // Entries of an archive directory with every file's exact size (stats sent in parallel).
-  std::shared_ptr<const ArchiveListing> listing(const std::string& dir_url);
+  // prefetch_levels > 0: as soon as the index page is read, the listings of its
+  // subdirectories (and theirs, that many levels down) are fetched in the background, beside
+  // this directory's size lookups, so a cold `ls -lR` of an observation costs a few round
+  // trips instead of one per directory in series. Needs a background pool (set_background).
+  std::shared_ptr<const ArchiveListing> listing(const std::string& dir_url, unsigned prefetch_levels = 0);
+  // The DataLink directory of a row if it is cached and fresh; never sends a request.
+  std::optional<std::string> cached_directory_of(const ConeQuery& query, const std::string& row_name) {
+    auto found = directories_.get(directory_key(query, row_name));
+    return found ? *found : std::nullopt;
+  }
+  // The listing if it is cached and fresh; never sends a request.
+  std::shared_ptr<const ArchiveListing> cached_listing(const std::string& dir_url) {
+    auto found = listings_.get(dir_url);
+    return found ? *found : nullptr;
+  }
+  // The pool background prefetches run on (none: no prefetch).
+  void set_background(std::shared_ptr<TaskPool> pool) { background_ = std::move(pool); }
   // Exact metadata of one file (used when the listing's parallel stat of it failed).
   vo::ObjectInfo stat(const std::string& url);
 
   vo::ArchiveClient& archive() { return *archive_; }
 
  private:
+  static std::string directory_key(const ConeQuery& query, const std::string& row_name);
   template <class Value>
   Value cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
                std::chrono::seconds ttl, const std::function<Value()>& fetch);
 
   std::shared_ptr<vo::VoClient> vo_;
   std::shared_ptr<vo::ArchiveClient> archive_;
+  std::shared_ptr<TaskPool> background_;
   RemoteTtls ttls_;
   unsigned max_parallel_stats_;
 

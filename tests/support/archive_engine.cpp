@@ -58,11 +58,18 @@ vo::TransferStats ArchiveEngine::stats() const {
   return stats;
 }
 
+void ArchiveEngine::wait_idle() {
+  MutexLock lock(mutex_);
+  while (!queued_.empty() || busy_) changed_.wait(mutex_);
+}
+
 void ArchiveEngine::run() {
   for (;;) {
     Transfer transfer;
     {
       MutexLock lock(mutex_);
+      busy_ = false;
+      changed_.notify_all();
       while (queued_.empty() && !stopping_) changed_.wait(mutex_);
       if (queued_.empty()) return;
       // A cancelled transfer ends first; otherwise the lowest (priority, order, submission).
@@ -79,6 +86,7 @@ void ArchiveEngine::run() {
       }
       transfer = std::move(next->second);
       queued_.erase(next);
+      busy_ = true;
       if (stopping_) transfer.cancelled = true;
       ++stats_.started;
     }

@@ -27,6 +27,8 @@ class ArchiveEngine : public vo::TransferEngine {
   void cancel(Id id) override;
   void promote(Id id) override;
   vo::TransferStats stats() const override;
+  // Blocks until no transfer is queued or running.
+  void wait_idle();
 
  private:
   struct Transfer {
@@ -46,6 +48,7 @@ class ArchiveEngine : public vo::TransferEngine {
   std::map<Id, bool> cancelled_running_ GUARDED_BY(mutex_);
   Id next_id_ GUARDED_BY(mutex_) = 0;
   bool stopping_ GUARDED_BY(mutex_) = false;
+  bool busy_ GUARDED_BY(mutex_) = false;
   vo::TransferStats stats_ GUARDED_BY(mutex_);
   std::thread worker_;  // last: starts after everything above exists
 };

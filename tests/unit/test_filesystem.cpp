@@ -513,3 +513,49 @@ BOOST_AUTO_TEST_CASE(a_failed_refresh_serves_the_last_good_answer) {
   vo->fail_errno = 0;
   BOOST_TEST(!m.names({"numaster", "M 31"}).empty());  // failures are not cached
 }
+
+BOOST_AUTO_TEST_CASE(listing_a_row_fetches_its_subdirectory_listings_ahead) {
+  Mount m;
+  auto pool = std::make_shared<TaskPool>(2, 64);
+  m.remote->set_background(pool);
+  std::vector<std::string> row = {"numaster", "NGC4151", "60001111005"};
+  BOOST_TEST((m.names(row) == Names{"event_cl", "hk", "pipe.log"}));
+  pool->wait_idle();
+  const int lists = m.heasarc.archive->list_calls;
+  const int stats = m.heasarc.archive->stat_many_calls;
+  // `ls -lR` of the row now needs no listing and no size request.
+  for (const char* sub : {"event_cl", "hk"}) {
+    auto path = row;
+    path.push_back(sub);
+    for (const auto& name : m.names(path)) {
+      auto file = path;
+      file.push_back(name);
+      BOOST_TEST(m.filesystem->getattr(m.walk(file)).size > 0u);
+    }
+  }
+  BOOST_TEST(m.heasarc.archive->list_calls == lists);
+  BOOST_TEST(m.heasarc.archive->stat_many_calls == stats);
+}
+
+BOOST_AUTO_TEST_CASE(opening_a_file_fetches_the_next_small_files_of_its_directory) {
+  Mount m;
+  const std::string dir = "http://fake/FTP/nustar/data/obs/00/6//60001111003/hk/";
+  for (const char* name : {"b1.hk", "b2.hk", "b3.hk", "b4.hk", "b5.hk", "b6.hk"})
+    m.heasarc.archive->add_file(dir + name, std::string(20000, name[1]));
+  std::vector<std::string> hk = {"numaster", "NGC4151", "60001111003", "hk"};
+  auto names = m.names(hk);
+  BOOST_REQUIRE(names.count("b1.hk") == 1);
+  auto first = hk;
+  first.push_back("b1.hk");
+  const int reads = m.heasarc.archive->read_calls;
+  auto opened = m.filesystem->open(m.walk(first), O_RDONLY);
+  m.engine->wait_idle();
+  // Opening b1 (no read of it yet) fetched the next four small files, whole, one request each.
+  BOOST_TEST(m.heasarc.archive->read_calls == reads + 4);
+  for (const char* name : {"b2.hk", "b3.hk", "b4.hk", "b5.hk"}) {
+    auto path = hk;
+    path.push_back(name);
+    BOOST_TEST(m.read_all(path) == std::string(20000, name[1]));
+  }
+  m.filesystem->release(opened.handle);
+}
