@@ -154,7 +154,9 @@ void scan_subdir(int sub_fd, const std::string& prefix, const stdfs::path& shown
 
   const std::uint64_t max_sidecar = sidecar::kFixedHeaderBytes + 2 * std::uint64_t{sidecar::kMaxNameBytes} + 8 +
                                     sidecar::block_count(sidecar::kMaxObjectSize) * sidecar::kRecordBytes;
-  for (const auto& [object_hash, pair] : pairs) {
+  for (const auto& entry : pairs) {
+    const std::uint64_t object_hash = entry.first;
+    const FilePair& pair = entry.second;
     const std::string stem = object_file_stem(object_hash).substr(3);
     const std::string data_name = stem + ".data", meta_name = stem + ".meta";
     auto drop = [&](const std::string& problem, std::size_t& counter) {
