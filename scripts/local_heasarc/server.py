@@ -25,7 +25,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .apache import Apache
+from .apache import Apache, ApacheError
 from .app import REPO_ROOT, App, _eprint
 from .http_front import Server
 from .knobs import KnobError, Knobs, RequestLog
@@ -90,10 +90,16 @@ def main(argv=None) -> int:
 
     log = RequestLog(args.request_log)
     app = App(catalog, data_root, knobs, log)
-    apache = Apache(data_root, log=_eprint)
     server = None
+    apache = None
     try:
-        app.apache_port = apache.start()
+        try:
+            apache = Apache(data_root)
+            app.apache_port = apache.start()
+            apache.check_serves(["FTP/", *app.manifest.sample_files()])
+        except ApacheError as e:
+            _eprint(str(e))
+            return 1
         app.apache_pid = apache.proc.pid if apache.proc else 0
         try:
             server = Server(("127.0.0.1", args.port), app)
@@ -120,7 +126,8 @@ def main(argv=None) -> int:
         if server is not None:
             server.shutdown()
             server.server_close()
-        apache.stop()
+        if apache is not None:
+            apache.stop()
         log.close()
 
 

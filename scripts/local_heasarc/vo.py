@@ -72,6 +72,13 @@ class Manifest:
                 self._files, self._mtime = files, mtime
             return self._files
 
+    def sample_files(self) -> list[str]:
+        """One file with content (the first in manifest order), to check it is served."""
+        for path, size in self.files().items():
+            if size > 0:
+                return [path]
+        return []
+
     def tree(self, archive_path: str) -> dict[str, int]:
         prefix = _collapse(archive_path).rstrip("/") + "/"
         return {p: s for p, s in self.files().items() if p.startswith(prefix)}

@@ -66,8 +66,10 @@ atexit.register(_stop_all)
 class LocalHeasarc:
     def __init__(self, *, data: str | None = None, latency_ms: float = 0, rate_kib: float = 0,
                  fault: str = "none", request_log: str | None = None,
-                 ready_timeout: float = 600.0, extra_args: list[str] | None = None):
-        self.args = [PYTHON, str(SCRIPT), "--port", "0"]
+                 ready_timeout: float = 600.0, extra_args: list[str] | None = None,
+                 source_dir: Path | None = None, command_prefix: list[str] | None = None):
+        script = Path(source_dir) / "scripts" / "local-heasarc" if source_dir else SCRIPT
+        self.args = list(command_prefix or []) + [PYTHON, str(script), "--port", "0"]
         if data:
             self.args += ["--data", str(data)]
         if latency_ms:
