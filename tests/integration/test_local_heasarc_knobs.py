@@ -19,9 +19,8 @@ import unittest
 import urllib.request
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from heasarc_fixture import SOURCE_DIR, LocalHeasarc  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from heasarc_kit import SOURCE_DIR, LocalHeasarc  # noqa: E402
 
 SAMPLES = SOURCE_DIR / "tests" / "data" / "samples"
 if not SAMPLES.exists():

@@ -17,11 +17,8 @@ from pathlib import Path
 import requests
 from astropy.io.votable import parse as parse_votable
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from heasarc_fixture import SOURCE_DIR, LocalHeasarc  # noqa: E402
-
-sys.path.insert(0, str(SOURCE_DIR / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from heasarc_kit import SOURCE_DIR, LocalHeasarc  # noqa: E402
 from local_heasarc import catalog  # noqa: E402
 
 SAMPLES = SOURCE_DIR / "tests" / "data" / "samples"
