@@ -23,8 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from heasarc_kit import SOURCE_DIR, LocalHeasarc  # noqa: E402
 
 SAMPLES = SOURCE_DIR / "tests" / "data" / "samples"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/heasarc/samples")
 OBSID = "60001111003"
 OBS_DIR = f"/FTP/nustar/data/obs/00/6//{OBSID}/"
 

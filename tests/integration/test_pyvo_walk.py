@@ -22,8 +22,6 @@ from heasarc_kit import SOURCE_DIR, LocalHeasarc  # noqa: E402
 from local_heasarc import catalog  # noqa: E402
 
 SAMPLES = SOURCE_DIR / "tests" / "data" / "samples"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/heasarc/samples")
 NGC4151 = (182.63573325, 39.40585097)
 SEP = ":::py VO sep:::"
 PYVO_COLUMNS = ["ivoid", "res_type", "short_name", "res_title", "content_level",
