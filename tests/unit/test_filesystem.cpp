@@ -591,3 +591,18 @@ BOOST_AUTO_TEST_CASE(nodes_only_a_listing_made_are_bounded) {
   for (int i = 0; i < 5; ++i) m.names(row);  // the same names: the same nodes
   BOOST_TEST(m.filesystem->node_count() == after_one);
 }
+
+BOOST_AUTO_TEST_CASE(names_that_cannot_be_file_names_are_skipped_the_rest_is_served) {
+  Mount m;
+  const std::string dir = "http://fake/FTP/nustar/data/obs/00/6//60001111003/hk/";
+  m.heasarc.archive->add_file(dir + std::string(256, 'x'), "too long");
+  m.heasarc.archive->add_file(dir + std::string(255, 'y'), "just fits");
+  auto names = m.names({"numaster", "NGC4151", "60001111003", "hk"});
+  BOOST_TEST(names.count(std::string(255, 'y')) == 1);
+  BOOST_TEST(names.count(std::string(256, 'x')) == 0);
+  for (const auto& name : names) BOOST_TEST(name.size() <= 255u);
+  BOOST_TEST(fs::is_usable_name("ok.fits"));
+  BOOST_TEST(!fs::is_usable_name(std::string("a\0b", 3)));
+  BOOST_TEST(!fs::is_usable_name(".."));
+  BOOST_TEST(!fs::is_usable_name(""));
+}
