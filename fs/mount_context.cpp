@@ -1,5 +1,6 @@
 #include "fs/mount_context.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace hfs::fs {
@@ -13,10 +14,13 @@ std::unique_ptr<MountContext> open_mount_context(const MountOptions& options) {
 
 void start_mount_context(MountContext& context) {
   const auto& options = context.options;
-  vo::CurlTransportOptions transport_options;
-  transport_options.timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
-  transport_options.user_agent = std::string("heasarcfs/") + HEASARCFS_VERSION;
-  context.transport = vo::make_curl_transport(transport_options);
+  const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
+  vo::EngineOptions engine_options;
+  engine_options.user_agent = std::string("heasarcfs/") + HEASARCFS_VERSION;
+  // A connect never waits longer than the whole operation may take.
+  if (timeout.count() > 0) engine_options.connect_timeout = std::min(engine_options.connect_timeout, timeout);
+  context.engine = vo::make_curl_engine(engine_options);
+  context.transport = vo::make_engine_transport(context.engine, timeout);
   // timeout= is the deadline of one remote operation, retries included: a hung server costs
   // a user's `ls` at most that long, then an error.
   vo::RetryPolicy retry;

@@ -11,6 +11,7 @@
 #include "fs/remote_view.h"
 #include "vo/archive_client.h"
 #include "vo/http_transport.h"
+#include "vo/transfer_engine.h"
 #include "vo/vo_client.h"
 
 namespace hfs::fs {
@@ -18,6 +19,10 @@ namespace hfs::fs {
 struct MountContext {
   MountOptions options;
   std::unique_ptr<cache::BlockCache> block_cache;
+  // Every HTTP request of the mount goes through this one engine (the transport below, range
+  // reads). Declared after the cache its callbacks write into, so it stops (ending what is
+  // still in flight) before the cache goes.
+  std::shared_ptr<vo::TransferEngine> engine;
   std::shared_ptr<vo::HttpTransport> transport;
   std::unique_ptr<cache::BlockFetcher> fetcher;
   std::shared_ptr<RemoteView> remote;
