@@ -17,10 +17,8 @@
 #include <curl/curl.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cerrno>
-#include <climits>
 #include <map>
 #include <memory>
 #include <string>
@@ -32,6 +30,7 @@
 #include "common/log.h"
 #include "common/thread_annotations.h"
 #include "vo/curl_request.h"
+#include "vo/curl_transfer.h"
 #include "vo/transfer_engine.h"
 #include "vo/transfer_queue.h"
 
@@ -72,92 +71,6 @@ class Waker {
   std::atomic<bool> tokens_fired_{false};
 };
 
-// One submitted transfer, from submit() to on_done.
-struct Transfer {
-  Id id = 0;
-  HttpRequest request;
-  TransferCallbacks callbacks;
-  std::string host;
-  Clock::time_point deadline = Clock::time_point::max();  // the earlier of options' and call's
-  std::shared_ptr<CancelToken> cancel;       // TransferOptions::cancel
-  std::shared_ptr<CancelToken> call_cancel;  // HttpRequest::call.cancel
-  std::unique_ptr<CancelRegistration> cancel_registration;
-  std::unique_ptr<CancelRegistration> call_registration;
-
-  // The engine thread only, while the transfer is in libcurl.
-  CURL* easy = nullptr;
-  curl::Slist request_headers;
-  std::array<char, CURL_ERROR_SIZE> error_buffer{};
-  ResponseHead head;
-  bool head_delivered = false;
-  bool answer_started = false;      // a response header line has arrived
-  Clock::time_point last_activity;  // the last header line or body bytes
-  bool sink_aborted = false;        // on_headers/on_body said no (or threw)
-  std::exception_ptr sink_error;    // what it threw
-  std::atomic<std::uint64_t>* bytes_received = nullptr;
-
-  bool cancelled() const { return (cancel && cancel->cancelled()) || (call_cancel && call_cancel->cancelled()); }
-};
-
-std::exception_ptr cancelled_error(const Transfer& transfer, const char* why) {
-  return std::make_exception_ptr(Error(ECANCELED, curl::describe(transfer.request) + ": " + why));
-}
-
-std::exception_ptr deadline_error(const Transfer& transfer) {
-  return std::make_exception_ptr(
-      Error(ETIMEDOUT, curl::describe(transfer.request) + ": no complete answer before its deadline"));
-}
-
-// Calls on_headers once, before the first body byte (or at the end for an answer without a
-// body): only the final answer reaches the write callback, so redirect hops and 100 Continue
-// are never reported.
-bool deliver_head(Transfer& transfer) {
-  transfer.head_delivered = true;
-  curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &transfer.head.status);
-  char* effective_url = nullptr;
-  curl_easy_getinfo(transfer.easy, CURLINFO_EFFECTIVE_URL, &effective_url);
-  transfer.head.effective_url = effective_url ? effective_url : transfer.request.url;
-  if (!transfer.callbacks.on_headers) return true;
-  try {
-    if (transfer.callbacks.on_headers(transfer.head)) return true;
-  } catch (...) {
-    transfer.sink_error = std::current_exception();
-  }
-  transfer.sink_aborted = true;
-  return false;
-}
-
-size_t on_curl_header(char* data, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  const size_t bytes = size * count;
-  transfer->answer_started = true;
-  transfer->last_activity = Clock::now();
-  // Lines after the final head (chunked trailers) change nothing the sink has seen.
-  if (!transfer->head_delivered) curl::collect_header_line(std::string_view(data, bytes), transfer->head.headers);
-  return bytes;
-}
-
-size_t on_curl_body(char* data, size_t size, size_t count, void* user) {
-  auto* transfer = static_cast<Transfer*>(user);
-  const size_t bytes = size * count;
-  transfer->last_activity = Clock::now();
-  if (!transfer->head_delivered && !deliver_head(*transfer)) return 0;  // CURLE_WRITE_ERROR
-  if (transfer->callbacks.on_body) {
-    try {
-      if (!transfer->callbacks.on_body(std::string_view(data, bytes))) {
-        transfer->sink_aborted = true;
-        return 0;
-      }
-    } catch (...) {
-      transfer->sink_error = std::current_exception();
-      transfer->sink_aborted = true;
-      return 0;
-    }
-  }
-  transfer->bytes_received->fetch_add(bytes, std::memory_order_relaxed);
-  return bytes;
-}
-
 // The shared state and the loop. CurlEngine (below) is the handle users hold; the engine
 // thread holds this core too, so a handle dropped from inside a callback can let the thread
 // finish on its own.
@@ -194,7 +107,7 @@ class EngineCore {
   EngineCore& operator=(const EngineCore&) = delete;
 
   Id submit(HttpRequest request, const TransferOptions& options, TransferCallbacks callbacks) EXCLUDES(mutex_) {
-    auto transfer = std::make_unique<Transfer>();
+    auto transfer = std::make_unique<curl::Transfer>();
     transfer->host = curl::host_key(request.url);
     transfer->deadline = std::min(options.deadline, request.call.deadline);
     transfer->cancel = options.cancel;
@@ -269,10 +182,10 @@ class EngineCore {
       Work work = take_work(Clock::now(), tokens_fired);
       if (work.stopping) break;
       bool slots_freed = false;
-      for (auto& [transfer, error] : work.ended) finish(std::move(transfer), error);
+      for (auto& [transfer, error] : work.ended) finish(std::move(transfer), std::move(error));
       for (Id id : work.cancel_running) {
         auto found = running_.find(id);
-        if (found != running_.end()) slots_freed |= abort(id, cancelled_error(*found->second, "cancelled"));
+        if (found != running_.end()) slots_freed |= abort(id, curl::cancelled_error(*found->second, "cancelled"));
       }
       slots_freed |= end_overdue_running(Clock::now(), tokens_fired);
       for (auto& transfer : work.to_start) slots_freed |= !start(std::move(transfer));
@@ -289,13 +202,13 @@ class EngineCore {
  private:
   struct Work {
     bool stopping = false;
-    std::vector<std::pair<std::unique_ptr<Transfer>, std::exception_ptr>> ended;  // never ran
+    std::vector<std::pair<std::unique_ptr<curl::Transfer>, std::exception_ptr>> ended;  // never ran
     std::vector<Id> cancel_running;  // cancel requests for what was not queued
-    std::vector<std::unique_ptr<Transfer>> to_start;
+    std::vector<std::unique_ptr<curl::Transfer>> to_start;
     std::optional<Clock::time_point> next_queued_deadline;
   };
 
-  std::unique_ptr<Transfer> take_queued(Id id) REQUIRES(mutex_) {
+  std::unique_ptr<curl::Transfer> take_queued(Id id) REQUIRES(mutex_) {
     auto node = queued_.extract(id);
     return std::move(node.mapped());
   }
@@ -309,7 +222,7 @@ class EngineCore {
     for (Id id : cancel_requests_) {
       if (queue_.remove(id)) {
         auto transfer = take_queued(id);
-        auto error = cancelled_error(*transfer, "cancelled");
+        auto error = curl::cancelled_error(*transfer, "cancelled");
         work.ended.emplace_back(std::move(transfer), error);
       } else {
         work.cancel_running.push_back(id);
@@ -318,7 +231,7 @@ class EngineCore {
     cancel_requests_.clear();
     for (Id id : queue_.pop_expired(now)) {
       auto transfer = take_queued(id);
-      auto error = deadline_error(*transfer);
+      auto error = curl::deadline_error(*transfer);
       work.ended.emplace_back(std::move(transfer), error);
     }
     if (tokens_fired) {
@@ -326,7 +239,7 @@ class EngineCore {
         if (!queued_.at(id)->cancelled()) continue;
         queue_.remove(id);
         auto transfer = take_queued(id);
-        auto error = cancelled_error(*transfer, "cancelled");
+        auto error = curl::cancelled_error(*transfer, "cancelled");
         work.ended.emplace_back(std::move(transfer), error);
       }
     }
@@ -353,7 +266,9 @@ class EngineCore {
   }
 
   // on_done, outside the lock (it may submit the next transfer), then the transfer is gone.
-  void finish(std::unique_ptr<Transfer> transfer, std::exception_ptr error) EXCLUDES(mutex_) {
+  // The error is moved into on_done, so the engine keeps no reference to the exception: the
+  // thread that rethrows it is the one that frees it.
+  void finish(std::unique_ptr<curl::Transfer> transfer, std::exception_ptr error) EXCLUDES(mutex_) {
     {
       MutexLock lock(mutex_);
       if (error) {
@@ -364,9 +279,10 @@ class EngineCore {
     }
     transfer->cancel_registration.reset();
     transfer->call_registration.reset();
+    transfer->sink_error = nullptr;  // on_done has it, if it was the reason
     if (transfer->callbacks.on_done) {
       try {
-        transfer->callbacks.on_done(error);
+        transfer->callbacks.on_done(std::move(error));
       } catch (const std::exception& thrown) {
         log::error(kComponent, curl::describe(transfer->request) + ": on_done threw: " + thrown.what());
       } catch (...) {
@@ -396,27 +312,19 @@ class EngineCore {
   }
 
   // Hands the transfer to libcurl; false when that failed (it has then ended).
-  bool start(std::unique_ptr<Transfer> transfer) {
+  bool start(std::unique_ptr<curl::Transfer> transfer) {
     CURL* easy = take_easy_handle();
     std::exception_ptr failure;
     if (!easy) {
       failure = std::make_exception_ptr(Error(ENOMEM, curl::describe(transfer->request) + ": curl_easy_init failed"));
     } else {
-      transfer->easy = easy;
       try {
-        transfer->request_headers = curl::configure_request(easy, transfer->request, settings_);
+        curl::attach(*transfer, easy, settings_, share_);
       } catch (...) {
         failure = std::current_exception();
       }
     }
     if (!failure) {
-      if (share_) curl_easy_setopt(easy, CURLOPT_SHARE, share_);
-      curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer->error_buffer.data());
-      curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, &on_curl_header);
-      curl_easy_setopt(easy, CURLOPT_HEADERDATA, transfer.get());
-      curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &on_curl_body);
-      curl_easy_setopt(easy, CURLOPT_WRITEDATA, transfer.get());
-      curl_easy_setopt(easy, CURLOPT_PRIVATE, transfer.get());
       transfer->last_activity = Clock::now();
       CURLMcode added = curl_multi_add_handle(multi_, easy);
       if (added != CURLM_OK) {
@@ -427,7 +335,7 @@ class EngineCore {
     if (failure) {
       if (easy) give_back_easy_handle(easy);
       release_slot(transfer->host);
-      finish(std::move(transfer), failure);
+      finish(std::move(transfer), std::move(failure));
       return false;
     }
     {
@@ -444,12 +352,12 @@ class EngineCore {
   bool abort(Id id, std::exception_ptr error) {
     auto node = running_.extract(id);
     if (node.empty()) return false;
-    std::unique_ptr<Transfer> transfer = std::move(node.mapped());
+    std::unique_ptr<curl::Transfer> transfer = std::move(node.mapped());
     curl_multi_remove_handle(multi_, transfer->easy);
     give_back_easy_handle(transfer->easy);
     transfer->easy = nullptr;
     release_slot(transfer->host);
-    finish(std::move(transfer), error);
+    finish(std::move(transfer), std::move(error));
     return true;
   }
 
@@ -459,22 +367,15 @@ class EngineCore {
     std::vector<std::pair<Id, std::exception_ptr>> overdue;
     for (const auto& [id, transfer] : running_) {
       if (tokens_fired && transfer->cancelled()) {
-        overdue.emplace_back(id, cancelled_error(*transfer, "cancelled"));
+        overdue.emplace_back(id, curl::cancelled_error(*transfer, "cancelled"));
       } else if (now >= transfer->deadline) {
-        overdue.emplace_back(id, deadline_error(*transfer));
-      } else if (stalled(*transfer, now)) {
-        // Not the request's deadline: a new attempt (on a new connection) may well go through.
-        overdue.emplace_back(id, std::make_exception_ptr(TransientError(
-                                     ETIMEDOUT, curl::describe(transfer->request) + ": no data for " +
-                                                    std::to_string(stall_timeout_.count()) + " ms mid-answer")));
+        overdue.emplace_back(id, curl::deadline_error(*transfer));
+      } else if (curl::stalled(*transfer, now, stall_timeout_)) {
+        overdue.emplace_back(id, curl::stall_error(*transfer, stall_timeout_));
       }
     }
-    for (auto& [id, error] : overdue) abort(id, error);
+    for (auto& [id, error] : overdue) abort(id, std::move(error));
     return !overdue.empty();
-  }
-
-  bool stalled(const Transfer& transfer, Clock::time_point now) const {
-    return stall_timeout_.count() > 0 && transfer.answer_started && now - transfer.last_activity >= stall_timeout_;
   }
 
   // What libcurl finished. True: a slot was freed.
@@ -485,34 +386,19 @@ class EngineCore {
       if (message->msg != CURLMSG_DONE) continue;
       CURL* easy = message->easy_handle;
       const CURLcode code = message->data.result;
-      Transfer* raw = nullptr;
+      curl::Transfer* raw = nullptr;
       curl_easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
       auto node = running_.extract(raw->id);
-      std::unique_ptr<Transfer> transfer = std::move(node.mapped());
-      std::exception_ptr error = outcome(*transfer, code);
+      std::unique_ptr<curl::Transfer> transfer = std::move(node.mapped());
+      std::exception_ptr error = curl::outcome(*transfer, code);
       curl_multi_remove_handle(multi_, easy);
       give_back_easy_handle(easy);
       transfer->easy = nullptr;
       release_slot(transfer->host);
-      finish(std::move(transfer), error);
+      finish(std::move(transfer), std::move(error));
       any = true;
     }
     return any;
-  }
-
-  std::exception_ptr outcome(Transfer& transfer, CURLcode code) {
-    if (code == CURLE_OK && (transfer.head_delivered || deliver_head(transfer))) return nullptr;
-    if (transfer.sink_aborted) {
-      if (transfer.sink_error) return transfer.sink_error;
-      return std::make_exception_ptr(Error(EIO, curl::describe(transfer.request) + ": aborted by its receiver"));
-    }
-    std::string detail = transfer.error_buffer[0] ? transfer.error_buffer.data() : curl_easy_strerror(code);
-    if (code == CURLE_OPERATION_TIMEDOUT) {
-      // curl has no total timeout here, so this is the connect timeout (a SYN or the DNS answer
-      // lost): the request's own time is not spent, a new attempt may connect.
-      return std::make_exception_ptr(TransientError(ETIMEDOUT, curl::describe(transfer.request) + ": " + detail));
-    }
-    return std::make_exception_ptr(Error(curl::errno_for(code), curl::describe(transfer.request) + ": " + detail));
   }
 
   int poll_timeout_ms(std::optional<Clock::time_point> next_queued_deadline) const {
@@ -539,14 +425,14 @@ class EngineCore {
     for (;;) {
       std::vector<Id> running;
       for (const auto& [id, transfer] : running_) running.push_back(id);
-      for (Id id : running) abort(id, cancelled_error(*running_.at(id), "the transfer engine is shutting down"));
+      for (Id id : running) abort(id, curl::cancelled_error(*running_.at(id), "the transfer engine is shutting down"));
       if (!fail_queued()) break;
     }
   }
 
   // Ends every queued transfer with ECANCELED; false when there was none.
   bool fail_queued() EXCLUDES(mutex_) {
-    std::vector<std::unique_ptr<Transfer>> left;
+    std::vector<std::unique_ptr<curl::Transfer>> left;
     {
       MutexLock lock(mutex_);
       for (Id id : queue_.ids()) {
@@ -556,8 +442,8 @@ class EngineCore {
       cancel_requests_.clear();
     }
     for (auto& transfer : left) {
-      auto error = cancelled_error(*transfer, "the transfer engine is shutting down");
-      finish(std::move(transfer), error);
+      auto error = curl::cancelled_error(*transfer, "the transfer engine is shutting down");
+      finish(std::move(transfer), std::move(error));
     }
     return !left.empty();
   }
@@ -581,14 +467,14 @@ class EngineCore {
   bool stopping_ GUARDED_BY(mutex_) = false;
   Id last_id_ GUARDED_BY(mutex_) = 0;
   TransferQueue queue_ GUARDED_BY(mutex_);
-  std::unordered_map<Id, std::unique_ptr<Transfer>> queued_ GUARDED_BY(mutex_);  // what queue_ holds
+  std::unordered_map<Id, std::unique_ptr<curl::Transfer>> queued_ GUARDED_BY(mutex_);  // what queue_ holds
   std::vector<Id> cancel_requests_ GUARDED_BY(mutex_);
   std::map<std::string, unsigned> running_per_host_ GUARDED_BY(mutex_);  // slots taken
   unsigned running_count_ GUARDED_BY(mutex_) = 0;
   TransferStats stats_ GUARDED_BY(mutex_);
 
   // The engine thread only.
-  std::unordered_map<Id, std::unique_ptr<Transfer>> running_;
+  std::unordered_map<Id, std::unique_ptr<curl::Transfer>> running_;
   std::vector<CURL*> idle_easy_;
 };
 
@@ -625,13 +511,6 @@ class CurlEngine final : public TransferEngine {
 };
 
 }  // namespace
-
-std::optional<std::string> ResponseHead::header(const std::string& lower_name) const {
-  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
-    if (it->first == lower_name) return it->second;
-  }
-  return std::nullopt;
-}
 
 std::shared_ptr<TransferEngine> make_curl_engine(const EngineOptions& options) {
   return std::make_shared<CurlEngine>(options);

@@ -85,7 +85,8 @@ class EngineTransport final : public HttpTransport {
       // the lock; wait() releases it while asleep, as usual.
       while (!pending->done && !pending->cancelled) pending->changed.wait(pending->mutex);
       done = pending->done;
-      error = pending->error;
+      // Moved, not copied: this thread ends up with the only reference and frees it.
+      error = std::move(pending->error);
     }
     if (!done) {
       // Not waiting for the engine to get round to it: the caller is gone.

@@ -5,7 +5,6 @@
 #define BOOST_TEST_MODULE transfer_engine
 #include <boost/test/unit_test.hpp>
 
-#include <condition_variable>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,8 +12,8 @@
 
 #include "common/cancel.h"
 #include "common/error.h"
-#include "common/thread_annotations.h"
 #include "tests/support/test_http_server.h"
+#include "tests/support/transfer_outcome.h"
 #include "vo/http_transport.h"
 #include "vo/transfer_engine.h"
 
@@ -22,6 +21,10 @@ using namespace hfs;
 using namespace std::chrono_literals;
 using hfs::test::Gate;
 using hfs::test::TestHttpServer;
+using hfs::test::DoneCounter;
+using hfs::test::Outcome;
+using hfs::test::OutcomePtr;
+using hfs::test::record;
 
 namespace {
 
@@ -29,142 +32,6 @@ struct LoopbackWithoutProxy {
   LoopbackWithoutProxy() { test::bypass_proxies_for_loopback(); }
 };
 BOOST_TEST_GLOBAL_FIXTURE(LoopbackWithoutProxy);
-
-constexpr auto kLimit = 60s;  // only turns a hang into a failure; nothing is timed
-
-// Counts transfers that ended, for waiting until N have.
-class DoneCounter {
- public:
-  void add() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    ++count_;
-    changed_.notify_all();
-  }
-  bool wait_for(int count) EXCLUDES(mutex_) {
-    const auto give_up = std::chrono::steady_clock::now() + kLimit;
-    MutexLock lock(mutex_);
-    while (count_ < count) {
-      if (changed_.wait_until(mutex_, give_up) == std::cv_status::timeout) return count_ >= count;
-    }
-    return true;
-  }
-
- private:
-  Mutex mutex_;
-  std::condition_variable_any changed_;
-  int count_ GUARDED_BY(mutex_) = 0;
-};
-
-// What the engine told one transfer's callbacks.
-class Outcome {
- public:
-  explicit Outcome(std::shared_ptr<DoneCounter> counter = nullptr) : counter_(std::move(counter)) {}
-
-  void on_headers(const vo::ResponseHead& head) EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    ++heads_;
-    head_ = head;
-  }
-  void on_body(std::string_view bytes) EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    ++body_calls_;
-    if (heads_ == 0) body_before_head_ = true;
-    body_.append(bytes);
-  }
-  void on_done(std::exception_ptr error) EXCLUDES(mutex_) {
-    {
-      MutexLock lock(mutex_);
-      ++dones_;
-      error_ = std::move(error);
-      changed_.notify_all();
-    }
-    if (counter_) counter_->add();
-  }
-
-  bool wait_done() EXCLUDES(mutex_) {
-    const auto give_up = std::chrono::steady_clock::now() + kLimit;
-    MutexLock lock(mutex_);
-    while (dones_ == 0) {
-      if (changed_.wait_until(mutex_, give_up) == std::cv_status::timeout) return dones_ > 0;
-    }
-    return true;
-  }
-  int dones() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    return dones_;
-  }
-  int heads() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    return heads_;
-  }
-  int body_calls() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    return body_calls_;
-  }
-  bool body_before_head() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    return body_before_head_;
-  }
-  vo::ResponseHead head() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    return head_;
-  }
-  std::string body() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    return body_;
-  }
-  // 0 for a whole answer, else the hfs::Error's errno (-1: something else was thrown).
-  int errnum() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    if (!error_) return 0;
-    try {
-      std::rethrow_exception(error_);
-    } catch (const Error& error) {
-      BOOST_TEST_MESSAGE("on_done: " << error.what());
-      return error.errnum();
-    } catch (...) {
-      return -1;
-    }
-  }
-  bool transient() EXCLUDES(mutex_) {
-    MutexLock lock(mutex_);
-    if (!error_) return false;
-    try {
-      std::rethrow_exception(error_);
-    } catch (const vo::TransientError&) {
-      return true;
-    } catch (...) {
-      return false;
-    }
-  }
-
- private:
-  std::shared_ptr<DoneCounter> counter_;
-  Mutex mutex_;
-  std::condition_variable_any changed_;
-  int heads_ GUARDED_BY(mutex_) = 0;
-  int body_calls_ GUARDED_BY(mutex_) = 0;
-  int dones_ GUARDED_BY(mutex_) = 0;
-  bool body_before_head_ GUARDED_BY(mutex_) = false;
-  vo::ResponseHead head_ GUARDED_BY(mutex_);
-  std::string body_ GUARDED_BY(mutex_);
-  std::exception_ptr error_ GUARDED_BY(mutex_);
-};
-using OutcomePtr = std::shared_ptr<Outcome>;
-
-vo::TransferCallbacks record(const OutcomePtr& outcome) {
-  vo::TransferCallbacks callbacks;
-  callbacks.on_headers = [outcome](const vo::ResponseHead& head) {
-    outcome->on_headers(head);
-    return true;
-  };
-  callbacks.on_body = [outcome](std::string_view bytes) {
-    outcome->on_body(bytes);
-    return true;
-  };
-  callbacks.on_done = [outcome](std::exception_ptr error) { outcome->on_done(std::move(error)); };
-  return callbacks;
-}
 
 vo::HttpRequest get(const std::string& url) {
   vo::HttpRequest request;
