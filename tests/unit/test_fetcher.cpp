@@ -59,6 +59,31 @@ int errno_of(const std::function<void()>& body) {
   return 0;
 }
 
+// Runs `read` (already started) to completion, landing only the parts that hold bytes of
+// [first, end): when none of those is running (all connections busy with other prefetch), the
+// farthest running part is landed to free a slot, as a real link eventually would.
+cache::ReadReply land_for(std::future<cache::ReadReply>& read, FakeEngine& engine, std::uint64_t first,
+                          std::uint64_t end) {
+  while (read.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready) {
+    bool landed = false;
+    for (auto& t : engine.running()) {
+      if (t.first < end && t.last >= first) {
+        engine.finish(t.id);
+        landed = true;
+      }
+    }
+    if (landed) continue;
+    auto queued = engine.queued();
+    bool waiting = std::any_of(queued.begin(), queued.end(), [&](auto& t) { return t.first < end && t.last >= first; });
+    auto running = engine.running();
+    if (waiting && !running.empty()) {
+      auto farthest = std::max_element(running.begin(), running.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      engine.finish(farthest->id);
+    }
+  }
+  return read.get();
+}
+
 struct Fixture {
   explicit Fixture(std::uint64_t size = 64 * MiB, unsigned connections = 8, cache::FetcherConfig config = {})
       : data(pattern(size)), engine(std::make_shared<FakeEngine>(connections)), store(1u << 20),
@@ -98,12 +123,7 @@ BOOST_AUTO_TEST_CASE(a_read_of_present_blocks_returns_while_all_prefetch_is_gate
   for (int i = 0; i < 4; ++i, offset += 128 * KiB) {
     auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
     // Land only the parts that hold this read's bytes; the rest of the prefetch stays gated.
-    while (read.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      for (auto& t : f.engine->running())
-        if (t.first < offset + 128 * KiB && t.last >= offset) f.engine->finish(t.id);
-      std::this_thread::yield();
-    }
-    BOOST_TEST(bytes_of(read.get()) == f.data.substr(offset, 128 * KiB));
+    BOOST_TEST(bytes_of(land_for(read, *f.engine, offset, offset + 128 * KiB)) == f.data.substr(offset, 128 * KiB));
   }
   const auto gated = f.engine->running().size() + f.engine->queued().size();
   BOOST_TEST(gated > 0u);  // prefetch parts are still held back
@@ -120,13 +140,7 @@ BOOST_AUTO_TEST_CASE(six_or_more_parts_in_flight_after_1_MiB_of_sequential_reads
   std::uint64_t offset = 0;
   for (; offset < 1 * MiB; offset += 128 * KiB) {
     auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    while (read.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      // Land exactly what the read waits for (the parts that hold its blocks), nothing else.
-      for (auto& t : f.engine->running())
-        if (t.first < offset + 128 * KiB && t.last >= offset) f.engine->finish(t.id);
-      std::this_thread::yield();
-    }
-    BOOST_TEST(bytes_of(read.get()) == f.data.substr(offset, 128 * KiB));
+    BOOST_TEST(bytes_of(land_for(read, *f.engine, offset, offset + 128 * KiB)) == f.data.substr(offset, 128 * KiB));
   }
   const auto running = f.engine->running().size();
   const auto queued = f.engine->queued().size();
@@ -144,12 +158,7 @@ BOOST_AUTO_TEST_CASE(a_blocked_read_overtakes_queued_prefetch) {
   std::uint64_t offset = 0;
   for (; offset < 512 * KiB; offset += 128 * KiB) {
     auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    while (read.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      for (auto& t : f.engine->running())
-        if (t.first < offset + 128 * KiB && t.last >= offset) f.engine->finish(t.id);
-      std::this_thread::yield();
-    }
-    read.get();
+    land_for(read, *f.engine, offset, offset + 128 * KiB);
   }
   BOOST_REQUIRE(!f.engine->queued().empty());
   // Another reader far away: its part must start before every queued prefetch part.
@@ -174,12 +183,7 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_prefetch_part_promotes_it) {
   std::uint64_t offset = 0;
   for (; offset < 256 * KiB; offset += 128 * KiB) {
     auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    while (read.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      for (auto& t : f.engine->running())
-        if (t.first < offset + 128 * KiB && t.last >= offset) f.engine->finish(t.id);
-      std::this_thread::yield();
-    }
-    read.get();
+    land_for(read, *f.engine, offset, offset + 128 * KiB);
   }
   // Prefetch parts are queued behind one connection. Read the farthest one's bytes: that
   // part must become interactive, and no second request for those bytes is sent.
@@ -191,7 +195,7 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_prefetch_part_promotes_it) {
   for (;;) {
     auto now = f.engine->find(target.id);
     if (now && now->priority == vo::Priority::interactive) break;
-    std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // polling the fake, not timing
   }
   // The read may refill the window, but nothing else asks for the promoted part's bytes.
   auto all = f.engine->all_submitted();
@@ -229,7 +233,7 @@ BOOST_AUTO_TEST_CASE(each_block_is_requested_once_under_racing_readers) {
   std::thread driver([&] {
     while (!stop) {
       for (auto& t : f.engine->running()) f.engine->finish(t.id);
-      std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // polling the fake, not timing
     }
   });
   std::vector<std::future<bool>> results;
@@ -272,7 +276,7 @@ BOOST_AUTO_TEST_CASE(bytes_go_straight_into_the_cache_no_buffering_over_a_64_MiB
         auto info = f.engine->find(t.id);
         if (info && info->delivered == info->last - info->first + 1) f.engine->finish(t.id);
       }
-      std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // polling the fake, not timing
     }
   });
   for (std::uint64_t offset = 0; offset < f.data.size(); offset += 128 * KiB)
@@ -314,25 +318,13 @@ BOOST_AUTO_TEST_CASE(a_failed_prefetch_fails_no_read_that_did_not_need_it) {
   std::uint64_t offset = 0;
   for (; offset < 512 * KiB; offset += 128 * KiB) {
     auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    while (read.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      for (auto& t : f.engine->running()) {
-        if (t.priority == vo::Priority::interactive || (t.first < offset + 128 * KiB && t.last >= offset))
-          f.engine->finish(t.id);
-      }
-      std::this_thread::yield();
-    }
-    read.get();
+    land_for(read, *f.engine, offset, offset + 128 * KiB);
   }
   // Fail every prefetch part that does not hold the next read's bytes.
   for (auto& t : f.engine->running())
     if (t.first >= offset + 128 * KiB) f.engine->fail(t.id, std::make_exception_ptr(Error(EIO, "reset")));
   auto read = std::async(std::launch::async, [&] { return reader->read(offset, 128 * KiB, f.call); });
-  while (read.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-    for (auto& t : f.engine->running())
-      if (t.first < offset + 128 * KiB && t.last >= offset) f.engine->finish(t.id);
-    std::this_thread::yield();
-  }
-  BOOST_TEST(bytes_of(read.get()) == f.data.substr(offset, 128 * KiB));
+  BOOST_TEST(bytes_of(land_for(read, *f.engine, offset, offset + 128 * KiB)) == f.data.substr(offset, 128 * KiB));
   f.engine->finish_all();
 }
 
@@ -411,7 +403,7 @@ BOOST_AUTO_TEST_CASE(when_the_cache_cannot_take_blocks_the_read_goes_around_it) 
   std::thread driver([&] {
     while (!stop) {
       for (auto& t : f.engine->running()) f.engine->finish(t.id);
-      std::this_thread::yield();
+      std::this_thread::sleep_for(std::chrono::microseconds(200));  // polling the fake, not timing
     }
   });
   BOOST_TEST(bytes_of(reader->read(100 * KiB, 200 * KiB, f.call)) == f.data.substr(100 * KiB, 200 * KiB));
@@ -426,12 +418,7 @@ BOOST_AUTO_TEST_CASE(a_real_seek_cancels_the_readers_queued_prefetch) {
   std::uint64_t offset = 0;
   for (; offset < 256 * KiB; offset += 128 * KiB) {
     auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    while (read.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-      for (auto& t : f.engine->running())
-        if (t.first < offset + 128 * KiB && t.last >= offset) f.engine->finish(t.id);
-      std::this_thread::yield();
-    }
-    read.get();
+    land_for(read, *f.engine, offset, offset + 128 * KiB);
   }
   BOOST_REQUIRE(!f.engine->queued().empty());
   auto far = std::async(std::launch::async, [&] { return reader->read(50 * MiB, 4096, f.call); });
@@ -443,7 +430,7 @@ BOOST_AUTO_TEST_CASE(a_real_seek_cancels_the_readers_queued_prefetch) {
     for (auto& t : f.engine->running())
       if (t.first >= 50 * MiB) break;
     if (queued.empty() && f.fetcher->stats().cancelled_parts > 0) break;
-    std::this_thread::yield();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));  // polling the fake, not timing
   }
   BOOST_TEST(f.fetcher->stats().cancelled_parts > 0u);
   f.engine->finish_all();
