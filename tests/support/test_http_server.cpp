@@ -139,6 +139,11 @@ void TestHttpServer::set_faults(const std::string& target, Faults faults) {
   faults_[target] = std::move(faults);
 }
 
+void TestHttpServer::set_gate(std::shared_ptr<Gate> gate) {
+  MutexLock lock(mutex_);
+  gate_ = std::move(gate);
+}
+
 std::vector<TestHttpServer::LoggedRequest> TestHttpServer::requests() const {
   MutexLock lock(mutex_);
   return log_;
@@ -170,12 +175,15 @@ void TestHttpServer::reset_max_in_flight() {
 }
 
 void TestHttpServer::stop() {
+  std::shared_ptr<Gate> gate;
   {
     MutexLock lock(mutex_);
     if (stopping_ && listen_fd_ < 0) return;
     stopping_ = true;
     for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+    gate = gate_;
   }
+  if (gate) gate->open();  // lets held answers end
   stopped_cv_.notify_all();
   if (accept_thread_.joinable()) accept_thread_.join();
   std::vector<std::thread> threads;
@@ -343,11 +351,13 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
   std::optional<Route> route;
   Faults faults;
   bool failing = false;
+  std::shared_ptr<Gate> gate;
   {
     MutexLock lock(mutex_);
     request.id = ++requests_seen_;
     log_.push_back(request);
     max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+    gate = gate_;
     std::string key = routes_.count(request.target) ? request.target : request.path;
     if (auto found = routes_.find(key); found != routes_.end()) route = found->second;
     if (auto found = faults_.find(key); found != faults_.end()) {
@@ -378,6 +388,7 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
     return after;
   };
 
+  if (gate) gate->pass();  // outside mutex_: the other requests must get in to open it
   if (faults.delay.count() > 0 && !sleep_unless_stopped(faults.delay)) return finish(After::close);
   if (!failing && faults.hang) {
     wait_until_stopped_or_closed(fd);

@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "common/thread_annotations.h"
+#include "tests/support/gate.h"
 
 namespace hfs::test {
 
@@ -78,6 +80,10 @@ class TestHttpServer {
   void add(const std::string& target, Route route);  // replaces a route of that target
   void remove(const std::string& target);
   void set_faults(const std::string& target, Faults faults);
+  // Every request, once counted in flight, passes this gate before it is answered (nullptr: no
+  // gate). A Gate(n) holds the first requests until n are in flight at once: proof that a
+  // client runs n in parallel, without delaying answers and hoping they overlap.
+  void set_gate(std::shared_ptr<Gate> gate);
 
   std::vector<LoggedRequest> requests() const;
   std::size_t request_count() const;
@@ -107,6 +113,7 @@ class TestHttpServer {
   bool stopping_ GUARDED_BY(mutex_) = false;
   std::map<std::string, Route> routes_ GUARDED_BY(mutex_);
   std::map<std::string, Faults> faults_ GUARDED_BY(mutex_);
+  std::shared_ptr<Gate> gate_ GUARDED_BY(mutex_);
   std::vector<LoggedRequest> log_ GUARDED_BY(mutex_);
   std::set<int> open_fds_ GUARDED_BY(mutex_);  // connections to shut down on stop
   std::vector<std::thread> connection_threads_ GUARDED_BY(mutex_);

@@ -15,10 +15,12 @@
 
 #include "cache/block_cache.h"
 #include "cache/block_file.h"
+#include "tests/support/errors.h"
 #include "tests/support/temp_dir.h"
 #include "common/error.h"
 
 using namespace hfs;
+using test::errno_of;
 using cache::kBlockSize;
 using cache::ObjectKey;
 namespace stdfs = std::filesystem;
@@ -61,15 +63,6 @@ DiskUsage disk_usage(const stdfs::path& dir) {
     if (entry.path().filename().string().find(".tmp.") != std::string::npos) ++usage.temp_files;
   }
   return usage;
-}
-
-int errno_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.errnum();
-  }
-  return 0;
 }
 
 void write_file(const stdfs::path& path, const std::string& bytes) {

@@ -12,11 +12,14 @@
 
 #include "cache/block_cache.h"
 #include "cache/block_fetcher.h"
+#include "tests/support/errors.h"
+#include "tests/support/gate.h"
 #include "tests/support/temp_dir.h"
 #include "common/error.h"
 #include "common/thread_annotations.h"
 
 using namespace hfs;
+using test::errno_of;
 using cache::kBlockSize;
 using Request = std::pair<std::uint64_t, std::uint64_t>;  // offset, length
 
@@ -112,15 +115,6 @@ struct Setup {
   std::unique_ptr<cache::BlockFetcher> fetcher;
   cache::RemoteObject object;
 };
-
-int errno_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.errnum();
-  }
-  return 0;
-}
 
 // Blocks the calling request until `count` other reads are waiting on it (so the test does not
 // depend on sleeps to get every thread into the collapsed wait).
@@ -275,12 +269,16 @@ BOOST_AUTO_TEST_CASE(long_runs_are_split_at_max_request_bytes) {
 
 BOOST_AUTO_TEST_CASE(requests_in_flight_never_exceed_max_parallel) {
   for (unsigned max_parallel : {1u, 3u}) {
+    // The first requests wait until two run at once (one, when only one may): they do overlap.
+    const int overlap = std::min(2, static_cast<int>(max_parallel));
+    test::Gate gate(overlap);
     Setup s(10 << 20, max_parallel, B);
-    s.source.delay = std::chrono::milliseconds(30);
+    s.source.before_answer = [&] { gate.pass(); };
     BOOST_TEST(s.read(0, 12 * B) == s.source.expected(0, 12 * B));
     BOOST_TEST(s.source.calls() == 12u);
     BOOST_TEST(s.source.max_running() <= static_cast<int>(max_parallel));
-    BOOST_TEST(s.source.max_running() >= std::min(2, static_cast<int>(max_parallel)));  // and they do overlap
+    BOOST_TEST(gate.max_inside() == overlap);
+    BOOST_TEST(s.source.max_running() >= overlap);  // and they do overlap
   }
 }
 
