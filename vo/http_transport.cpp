@@ -34,18 +34,26 @@ std::optional<std::uint64_t> parse_decimal(std::string_view text) {
 using text::iequals;
 
 // Retry-After is either delta-seconds or an HTTP-date (RFC 7231 7.1.3).
-std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse& response) {
+std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse& response,
+                                                           std::chrono::system_clock::time_point wall_now) {
   auto value = response.header("retry-after");
   if (!value) return std::nullopt;
   if (auto seconds = parse_decimal(trim(*value))) {
     return std::chrono::milliseconds(std::min<std::uint64_t>(*seconds, 86400) * 1000);
   }
   if (auto when = parse_http_date(*value)) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(wall_now.time_since_epoch());
     return std::chrono::milliseconds(std::max<std::int64_t>(0, (*when - now.count()) * 1000));
   }
   return std::nullopt;
 }
+
+class RealRetryClock final : public RetryClock {
+ public:
+  SteadyClock::time_point now() override { return SteadyClock::now(); }
+  std::chrono::system_clock::time_point wall_now() override { return std::chrono::system_clock::now(); }
+  void sleep_for(std::chrono::milliseconds duration) override { std::this_thread::sleep_for(duration); }
+};
 
 const char* method_name(HttpRequest::Method method) {
   switch (method) {
@@ -118,10 +126,11 @@ bool is_retryable_errno(int errnum) { return errnum == EIO || errnum == ECONNREF
 
 HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request, const RetryPolicy& policy,
                                   std::string_view component) {
-  using Clock = std::chrono::steady_clock;
   using std::chrono::milliseconds;
+  RealRetryClock real_clock;  // stateless
+  RetryClock& clock = policy.clock ? *policy.clock : real_clock;
   const bool has_deadline = policy.deadline.count() > 0;
-  const auto deadline = Clock::now() + policy.deadline;
+  const auto deadline = clock.now() + policy.deadline;
   const milliseconds requested_timeout = request.timeout;
   const unsigned max_attempts = std::max(1u, policy.max_attempts);
   milliseconds backoff = std::max(milliseconds(1), policy.initial_backoff);
@@ -129,7 +138,7 @@ HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request,
 
   for (unsigned attempt = 1;; ++attempt) {
     if (has_deadline) {
-      auto remaining = std::chrono::ceil<milliseconds>(deadline - Clock::now());
+      auto remaining = std::chrono::ceil<milliseconds>(deadline - clock.now());
       if (remaining.count() <= 0) remaining = milliseconds(1);
       request.timeout = requested_timeout.count() > 0 ? std::min(requested_timeout, remaining) : remaining;
     }
@@ -155,15 +164,17 @@ HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request,
     std::uniform_int_distribution<long long> spread(backoff.count() / 2, backoff.count());
     milliseconds wait(spread(*jitter));
     if (response) {
-      if (auto retry_after = parse_retry_after(*response)) wait = std::min(*retry_after, policy.max_backoff);
+      if (auto retry_after = parse_retry_after(*response, clock.wall_now())) {
+        wait = std::min(*retry_after, policy.max_backoff);
+      }
     }
-    if (has_deadline && Clock::now() + wait >= deadline) return give_up();
+    if (has_deadline && clock.now() + wait >= deadline) return give_up();
 
     std::string what = response ? "HTTP " + std::to_string(response->status) : std::string(failure->what());
     log::warn(component, std::string("retry ") + std::to_string(attempt) + "/" + std::to_string(max_attempts - 1) +
                              " of " + method_name(request.method) + " " + request.url + " in " +
                              std::to_string(wait.count()) + " ms after " + what);
-    std::this_thread::sleep_for(wait);
+    clock.sleep_for(wait);
     backoff = std::min(backoff * 2, std::max(policy.max_backoff, milliseconds(1)));
   }
 }

@@ -109,6 +109,18 @@ struct CurlTransportOptions {
 // builds one engine and shares it instead. Honours http_proxy/https_proxy/no_proxy like curl.
 std::unique_ptr<HttpTransport> make_curl_transport(const CurlTransportOptions& options);
 
+// The time the retry loop reads and waits on. The real one (used when a RetryPolicy names
+// none) is the steady clock, the system clock and a sleep; tests give a clock that moves only
+// when the loop waits (tests/support/manual_clock.h), so backoff, Retry-After and the deadline
+// are checked without real waits. Implementations must be thread-safe.
+class RetryClock {
+ public:
+  virtual ~RetryClock() = default;
+  virtual SteadyClock::time_point now() = 0;                      // the operation's deadline
+  virtual std::chrono::system_clock::time_point wall_now() = 0;   // a Retry-After HTTP-date
+  virtual void sleep_for(std::chrono::milliseconds duration) = 0;  // the wait before a retry
+};
+
 // How the VO and archive clients retry transient failures: 5xx (but 501/505) and 429 answers,
 // honouring Retry-After, transport errors EIO/ECONNREFUSED/ECONNRESET and TransientErrors (a
 // body stalled mid-way). Never 4xx, never the ETIMEDOUT of a request that used up its time (the
@@ -118,6 +130,7 @@ struct RetryPolicy {
   std::chrono::milliseconds initial_backoff{250};  // doubled per retry, jittered in [b/2, b]
   std::chrono::milliseconds max_backoff{8000};     // caps the backoff and Retry-After
   std::chrono::milliseconds deadline{120000};      // whole operation, retries included
+  std::shared_ptr<RetryClock> clock{};             // null: the real clock
 };
 
 bool is_retryable_status(long status);

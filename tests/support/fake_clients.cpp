@@ -163,56 +163,6 @@ std::string FakeArchiveClient::read(const vo::ObjectInfo& expected, std::uint64_
   return bytes;
 }
 
-void FailingArchiveClient::fail(std::string method, std::string url_part, int errnum, int count) {
-  MutexLock lock(mutex_);
-  rules_.push_back({std::move(method), std::move(url_part), errnum, count});
-}
-
-void FailingArchiveClient::maybe_fail(const std::string& method, const std::string& url) {
-  MutexLock lock(mutex_);
-  for (auto& rule : rules_) {
-    if (rule.method != method || url.find(rule.url_part) == std::string::npos || rule.remaining == 0) continue;
-    if (rule.remaining > 0) --rule.remaining;
-    throw Error(rule.errnum, "injected failure of " + method + " " + url);
-  }
-}
-
-std::vector<vo::IndexEntry> FailingArchiveClient::list(const std::string& dir_url) {
-  maybe_fail("list", dir_url);
-  return inner_->list(dir_url);
-}
-
-vo::ObjectInfo FailingArchiveClient::stat(const std::string& url) {
-  maybe_fail("stat", url);
-  return inner_->stat(url);
-}
-
-std::vector<vo::ArchiveClient::StatResult> FailingArchiveClient::stat_many(const std::vector<std::string>& urls,
-                                                                          unsigned max_parallel) {
-  // Injected failures answer for their URLs; the rest goes to the inner client as one batch.
-  std::vector<StatResult> results(urls.size());
-  std::vector<std::string> passed;
-  std::vector<std::size_t> passed_index;
-  for (std::size_t i = 0; i < urls.size(); ++i) {
-    try {
-      maybe_fail("stat", urls[i]);
-      passed.push_back(urls[i]);
-      passed_index.push_back(i);
-    } catch (const Error& error) {
-      results[i].errnum = error.errnum();
-      results[i].message = error.what();
-    }
-  }
-  auto inner_results = inner_->stat_many(passed, max_parallel);
-  for (std::size_t j = 0; j < passed.size(); ++j) results[passed_index[j]] = std::move(inner_results[j]);
-  return results;
-}
-
-std::string FailingArchiveClient::read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) {
-  maybe_fail("read", expected.url);
-  return inner_->read(expected, offset, length);
-}
-
 FakeHeasarc make_fake_heasarc() {
   FakeHeasarc heasarc;
   auto field = [](std::string name, std::string datatype) {

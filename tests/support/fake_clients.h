@@ -1,10 +1,8 @@
-// In-memory VoClient and ArchiveClient for testing the filesystem without a network, and a
-// decorator that makes chosen archive calls fail (cf. mountpoint-s3 mock_client /
-// failure_client).
+// In-memory VoClient and ArchiveClient for testing the filesystem without a network; to make
+// their calls fail or wait, wrap them in the decorators of failing_clients.h.
 #pragma once
 
 #include <atomic>
-#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -60,30 +58,6 @@ class FakeArchiveClient : public vo::ArchiveClient {
   Mutex mutex_;
   std::map<std::string, File> files_ GUARDED_BY(mutex_);
   int generation_ GUARDED_BY(mutex_) = 0;
-};
-
-// Fails archive calls that match: method name ("list", "stat", "read") and a URL substring;
-// `count` matching calls fail with `errnum` (then calls pass again); -1 = fail all.
-class FailingArchiveClient : public vo::ArchiveClient {
- public:
-  explicit FailingArchiveClient(std::shared_ptr<vo::ArchiveClient> inner) : inner_(std::move(inner)) {}
-  void fail(std::string method, std::string url_part, int errnum, int count = -1);
-
-  std::vector<vo::IndexEntry> list(const std::string& dir_url) override;
-  vo::ObjectInfo stat(const std::string& url) override;
-  std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) override;
-  std::string read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override;
-
- private:
-  void maybe_fail(const std::string& method, const std::string& url);
-  std::shared_ptr<vo::ArchiveClient> inner_;
-  Mutex mutex_;
-  struct Rule {
-    std::string method, url_part;
-    int errnum;
-    int remaining;
-  };
-  std::vector<Rule> rules_ GUARDED_BY(mutex_);
 };
 
 // A small NuSTAR-like catalogue around NGC 4151 and an archive holding its trees, shared by

@@ -99,24 +99,24 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(const std::st
 
 }  // namespace
 
-void Gate::release(int answers) {
+void AnswerGate::release(int answers) {
   MutexLock lock(mutex_);
   permits_ += answers;
   changed_.notify_all();
 }
 
-void Gate::open() {
+void AnswerGate::open() {
   MutexLock lock(mutex_);
   open_ = true;
   changed_.notify_all();
 }
 
-int Gate::held() const {
+int AnswerGate::held() const {
   MutexLock lock(mutex_);
   return held_;
 }
 
-bool Gate::wait_until_held(int count, std::chrono::milliseconds limit) const {
+bool AnswerGate::wait_until_held(int count, std::chrono::milliseconds limit) const {
   const auto give_up = std::chrono::steady_clock::now() + limit;
   MutexLock lock(mutex_);
   while (held_ < count) {
@@ -125,7 +125,7 @@ bool Gate::wait_until_held(int count, std::chrono::milliseconds limit) const {
   return true;
 }
 
-bool Gate::pass() {
+bool AnswerGate::pass() {
   MutexLock lock(mutex_);
   ++held_;
   changed_.notify_all();
@@ -137,7 +137,7 @@ bool Gate::pass() {
   return true;
 }
 
-void Gate::abandon() {
+void AnswerGate::abandon() {
   MutexLock lock(mutex_);
   abandoned_ = true;
   changed_.notify_all();
@@ -184,6 +184,11 @@ void TestHttpServer::set_faults(const std::string& target, Faults faults) {
   faults_[target] = std::move(faults);
 }
 
+void TestHttpServer::set_gate(std::shared_ptr<Gate> gate) {
+  MutexLock lock(mutex_);
+  gate_ = std::move(gate);
+}
+
 std::vector<TestHttpServer::LoggedRequest> TestHttpServer::requests() const {
   MutexLock lock(mutex_);
   return log_;
@@ -224,14 +229,17 @@ void TestHttpServer::reset_max_in_flight() {
 }
 
 void TestHttpServer::stop() {
-  std::vector<std::shared_ptr<Gate>> gates;
+  std::vector<std::shared_ptr<AnswerGate>> gates;
+  std::shared_ptr<test::Gate> gate;
   {
     MutexLock lock(mutex_);
     if (stopping_ && listen_fd_ < 0) return;
     stopping_ = true;
     for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
     gates = gates_;
+    gate = gate_;
   }
+  if (gate) gate->open();  // lets held answers end
   stopped_cv_.notify_all();
   for (const auto& gate : gates) gate->abandon();
   if (accept_thread_.joinable()) accept_thread_.join();
@@ -400,12 +408,14 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
   std::optional<Route> route;
   Faults faults;
   bool failing = false;
+  std::shared_ptr<Gate> gate;
   {
     MutexLock lock(mutex_);
     request.id = ++requests_seen_;
     log_.push_back(request);
     logged_cv_.notify_all();
     max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
+    gate = gate_;
     std::string key = routes_.count(request.target) ? request.target : request.path;
     if (auto found = routes_.find(key); found != routes_.end()) route = found->second;
     if (auto found = faults_.find(key); found != faults_.end()) {
@@ -436,6 +446,7 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
     return after;
   };
 
+  if (gate) gate->pass();  // outside mutex_: the other requests must get in to open it
   if (faults.gate && !faults.gate->pass()) return finish(After::close);
   if (faults.delay.count() > 0 && !sleep_unless_stopped(faults.delay)) return finish(After::close);
   if (!failing && faults.hang) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/thread_annotations.h"
+#include "tests/support/gate.h"
 
 namespace hfs::test {
 
@@ -28,7 +29,7 @@ namespace hfs::test {
 // logged and counted as in flight, then waits here. A test learns what a client has in flight
 // (held()) and releases answers one at a time or all at once, so concurrency and ordering are
 // observed with latches, not with sleeps. Waits end early when the server stops.
-class Gate {
+class AnswerGate {
  public:
   void release(int answers = 1) EXCLUDES(mutex_);  // lets that many held (or later) answers go
   void open() EXCLUDES(mutex_);                    // lets every answer go, now and later
@@ -77,7 +78,7 @@ class TestHttpServer {
     bool hang = false;            // read the request, never answer (until the client or stop())
     std::chrono::milliseconds delay{0};  // wait before answering
     int times = -1;  // reset/truncate/stall/ignore_range/hang hit the next N answers only; -1: all
-    std::shared_ptr<Gate> gate{};  // every answer of the route waits for it (after the log)
+    std::shared_ptr<AnswerGate> gate{};  // every answer of the route waits for it (after the log)
   };
 
   struct LoggedRequest {
@@ -107,6 +108,10 @@ class TestHttpServer {
   void add(const std::string& target, Route route);  // replaces a route of that target
   void remove(const std::string& target);
   void set_faults(const std::string& target, Faults faults);
+  // Every request, once counted in flight, passes this gate before it is answered (nullptr: no
+  // gate). A Gate(n) holds the first requests until n are in flight at once: proof that a
+  // client runs n in parallel, without delaying answers and hoping they overlap.
+  void set_gate(std::shared_ptr<Gate> gate);
 
   std::vector<LoggedRequest> requests() const;
   std::size_t request_count() const;
@@ -137,10 +142,11 @@ class TestHttpServer {
   mutable Mutex mutex_;
   std::condition_variable_any stopped_cv_;  // notified by stop(); waited on with mutex_ itself
   mutable std::condition_variable_any logged_cv_;  // notified when a request is logged
-  std::vector<std::shared_ptr<Gate>> gates_ GUARDED_BY(mutex_);  // abandoned by stop()
+  std::vector<std::shared_ptr<AnswerGate>> gates_ GUARDED_BY(mutex_);  // abandoned by stop()
   bool stopping_ GUARDED_BY(mutex_) = false;
   std::map<std::string, Route> routes_ GUARDED_BY(mutex_);
   std::map<std::string, Faults> faults_ GUARDED_BY(mutex_);
+  std::shared_ptr<Gate> gate_ GUARDED_BY(mutex_);
   std::vector<LoggedRequest> log_ GUARDED_BY(mutex_);
   std::set<int> open_fds_ GUARDED_BY(mutex_);  // connections to shut down on stop
   std::vector<std::thread> connection_threads_ GUARDED_BY(mutex_);

@@ -1,23 +1,14 @@
 #define BOOST_TEST_MODULE cone_search
 #include <boost/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "vo/cone_search.h"
 #include "common/error.h"
+#include "tests/support/samples.h"
 
 using namespace hfs::vo;
+using hfs::test::read_sample;
 
 namespace {
-
-std::string read_sample(const std::string& name) {
-  std::ifstream in(std::string(HEASARCFS_TEST_DATA) + "/samples/" + name, std::ios::binary);
-  BOOST_TEST_REQUIRE(in.good(), "missing sample " << name);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // A numaster answer shaped like Xamin's: results, then the adhoc:service block.
 std::string numaster_answer(const std::string& service_block) {

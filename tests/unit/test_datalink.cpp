@@ -1,23 +1,14 @@
 #define BOOST_TEST_MODULE datalink
 #include <boost/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "vo/datalink.h"
 #include "common/error.h"
+#include "tests/support/samples.h"
 
 using namespace hfs::vo;
+using hfs::test::read_sample;
 
 namespace {
-
-std::string read_sample(const std::string& name) {
-  std::ifstream in(std::string(HEASARCFS_TEST_DATA) + "/samples/" + name, std::ios::binary);
-  BOOST_TEST_REQUIRE(in.good(), "missing sample " << name);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 struct Row {
   std::string access_url, description, content_type, content_length;

@@ -9,6 +9,7 @@
 
 #include "cache/fetcher.h"
 #include "common/error.h"
+#include "tests/support/errors.h"
 #include "tests/support/fake_engine.h"
 #include "tests/support/memory_object_store.h"
 #include "vo/range_answer.h"
@@ -17,6 +18,7 @@ using namespace hfs;
 using cache::kBlockSize;
 using test::FakeEngine;
 using test::MemoryObjectStore;
+using test::errno_of;
 
 namespace {
 
@@ -48,15 +50,6 @@ std::string bytes_of(const cache::ReadReply& reply) {
   auto got = ::pread(reply.pin->fd(), out.data(), out.size(), static_cast<off_t>(reply.offset));
   BOOST_REQUIRE(got == static_cast<ssize_t>(out.size()));
   return out;
-}
-
-int errno_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& error) {
-    return error.errnum();
-  }
-  return 0;
 }
 
 // Runs `read` (already started) to completion, landing only the parts that hold bytes of

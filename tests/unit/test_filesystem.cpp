@@ -7,18 +7,24 @@
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
+#include <latch>
 #include <set>
 #include <thread>
 
 #include "cache/fetcher.h"
 #include "fs/filesystem.h"
 #include "tests/support/archive_engine.h"
+#include "tests/support/errors.h"
+#include "tests/support/failing_clients.h"
 #include "tests/support/fake_clients.h"
+#include "tests/support/gate.h"
 #include "tests/support/memory_object_store.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/thread_state.h"
 #include "common/error.h"
 
 using namespace hfs;
+using test::errno_of;
 
 namespace {
 
@@ -83,15 +89,6 @@ struct Mount {
     return content;
   }
 };
-
-int errno_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.errnum();
-  }
-  return 0;
-}
 
 using Names = std::set<std::string>;
 
@@ -253,12 +250,12 @@ BOOST_AUTO_TEST_CASE(writes_are_refused) {
 
 BOOST_AUTO_TEST_CASE(archive_failures_surface_as_their_errno_and_recover) {
   Mount m;
-  m.failing->fail("list", "60001111002", EIO, 1);
+  m.failing->fail(test::on("list", "60001111002"), {.errnum = EIO}, 1);
   std::vector<std::string> row = {"numaster", "NGC4151", "60001111002"};
   BOOST_TEST(errno_of([&] { m.names(row); }) == EIO);
   BOOST_TEST((m.names(row) == Names{"event_cl", "hk", "pipe.log"}));  // the next try works
 
-  m.failing->fail("stat", "60001111007/pipe.log", ETIMEDOUT, 2);
+  m.failing->fail(test::on("stat", "60001111007/pipe.log"), {.errnum = ETIMEDOUT}, 2);
   std::vector<std::string> other = {"numaster", "NGC4151", "60001111007"};
   BOOST_TEST(m.names(other).count("pipe.log") == 1);  // listed even though its size failed
   other.push_back("pipe.log");
@@ -266,7 +263,7 @@ BOOST_AUTO_TEST_CASE(archive_failures_surface_as_their_errno_and_recover) {
   BOOST_TEST(m.filesystem->getattr(m.walk(other)).size > 0);  // and then succeeds
 
   // A read fault is retried (4 attempts); one that outlasts the retries is the read's EIO.
-  m.failing->fail("read", "60001111007/event_cl", EIO, 4);
+  m.failing->fail(test::on("read", "60001111007/event_cl"), {.errnum = EIO}, 4);
   std::vector<std::string> file = {"numaster", "NGC4151", "60001111007", "event_cl", "nu60001111007A01_cl.evt"};
   auto opened = m.filesystem->open(m.walk(file), O_RDONLY);
   BOOST_TEST(errno_of([&] { m.read_bytes(opened.handle, 0, 4096); }) == EIO);
@@ -292,7 +289,7 @@ BOOST_AUTO_TEST_CASE(second_table_works_the_same_way) {
 BOOST_AUTO_TEST_CASE(a_listing_whose_stat_failed_does_not_undo_what_lookup_learnt) {
   Mount m;
   // The directory's parallel stat misses pipe.log once; the lookup's own stat then works.
-  m.failing->fail("stat", "60001111003/pipe.log", ETIMEDOUT, 1);
+  m.failing->fail(test::on("stat", "60001111003/pipe.log"), {.errnum = ETIMEDOUT}, 1);
   std::vector<std::string> row = {"numaster", "NGC4151", "60001111003"};
   BOOST_TEST(m.names(row).count("pipe.log") == 1);
   auto file = row;
@@ -409,53 +406,39 @@ BOOST_AUTO_TEST_CASE(access_follows_the_modes) {
   BOOST_TEST(errno_of([&] { m.filesystem->access(987654, R_OK); }) == ESTALE);
 }
 
-namespace {
-
-// Wraps the fake catalogue: delays answers (so concurrent callers overlap for sure) and fails
-// them on demand (a service that is down).
-class ControlledVo : public vo::VoClient {
- public:
-  explicit ControlledVo(std::shared_ptr<vo::VoClient> inner, int delay_ms = 0)
-      : inner_(std::move(inner)), delay_(delay_ms) {}
-  std::vector<vo::TableService> cone_tables() override {
-    if (fail_errno) throw Error(fail_errno, "registry down");
-    return inner_->cone_tables();
-  }
-  vo::TableService cone_table(const std::string& name) override { return inner_->cone_table(name); }
-  vo::SkyPosition resolve(const std::string& name) override {
-    std::this_thread::sleep_for(delay_);
-    if (fail_errno) throw Error(fail_errno, "resolver down");
-    return inner_->resolve(name);
-  }
-  vo::ConeResult cone_search(const vo::TableService& table, const vo::SkyPosition& center, double radius) override {
-    std::this_thread::sleep_for(delay_);
-    if (fail_errno) throw Error(fail_errno, "cone search down");
-    return inner_->cone_search(table, center, radius);
-  }
-  std::vector<vo::DataLink> datalinks(const vo::ConeResult& result, std::size_t row) override {
-    if (fail_errno) throw Error(fail_errno, "datalink down");
-    return inner_->datalinks(result, row);
-  }
-  std::atomic<int> fail_errno{0};
-
- private:
-  std::shared_ptr<vo::VoClient> inner_;
-  std::chrono::milliseconds delay_;
-};
-
-}  // namespace
-
 BOOST_AUTO_TEST_CASE(concurrent_listings_of_a_new_target_send_one_query) {
   Mount m;
-  m.remount({}, std::make_shared<ControlledVo>(m.heasarc.vo, 100));
+  // The first caller's resolve, and then the first cone search, are held at a gate until every
+  // other caller is blocked (waiting for that answer): the calls overlap for sure, however
+  // loaded the machine, without a sleep.
+  auto vo = std::make_shared<test::FailingVoClient>(m.heasarc.vo);
+  auto resolving = std::make_shared<test::Gate>(), searching = std::make_shared<test::Gate>();
+  vo->fail(test::on("resolve"), {.hold = resolving, .pass = true});
+  vo->fail(test::on("cone_search"), {.hold = searching, .pass = true});
+  m.remount({}, vo);
+  constexpr std::size_t kCallers = 4;
+  std::vector<pid_t> callers(kCallers);
+  std::latch started(kCallers);
+  std::vector<std::size_t> sizes(kCallers);
   std::vector<std::thread> threads;
-  std::vector<std::size_t> sizes(4);
-  for (std::size_t i = 0; i < sizes.size(); ++i)
-    threads.emplace_back([&, i] { sizes[i] = m.names({"numaster", i % 2 ? "NGC 4151" : "ngc4151"}).size(); });
+  for (std::size_t i = 0; i < kCallers; ++i)
+    threads.emplace_back([&, i] {
+      callers[i] = test::current_thread_id();
+      started.count_down();
+      sizes[i] = m.names({"numaster", i % 2 ? "NGC 4151" : "ngc4151"}).size();
+    });
+  started.wait();
+  for (const auto& gate : {resolving, searching}) {
+    BOOST_TEST(gate->wait_until_inside(1));
+    BOOST_TEST(test::wait_until_asleep(callers));  // the held one at the gate, the rest behind it
+    gate->open();
+  }
   for (auto& thread : threads) thread.join();
   for (auto size : sizes) BOOST_TEST(size == 7u);
   BOOST_TEST(m.heasarc.vo->resolve_calls == 1);
   BOOST_TEST(m.heasarc.vo->cone_calls == 1);
+  BOOST_TEST(resolving->max_inside() == 1);
+  BOOST_TEST(searching->max_inside() == 1);
 }
 
 BOOST_AUTO_TEST_CASE(metadata_is_cached_for_the_readme_ttls) {
@@ -496,13 +479,13 @@ BOOST_AUTO_TEST_CASE(metadata_is_cached_for_the_readme_ttls) {
 
 BOOST_AUTO_TEST_CASE(a_failed_refresh_serves_the_last_good_answer) {
   Mount m;
-  auto vo = std::make_shared<ControlledVo>(m.heasarc.vo);
+  auto vo = std::make_shared<test::FailingVoClient>(m.heasarc.vo);
   std::chrono::seconds zero(0);
   m.remount(fs::RemoteTtls{zero, zero, zero, zero, zero, zero}, vo);
   std::vector<std::string> row = {"numaster", "NGC4151", "exposure_a>=50000", "60001111003"};
   auto listing = m.names(row);
   auto csv = m.read_all({"numaster", "NGC4151", ".results.csv"});
-  vo->fail_errno = ETIMEDOUT;  // every VO service down; every entry expired
+  vo->fail(test::any_call(), {.errnum = ETIMEDOUT});  // every VO service down; every entry expired
   BOOST_TEST((m.names({}) == Names{"chanmaster", "numaster"}));
   BOOST_TEST(m.names(row) == listing);
   BOOST_TEST(m.read_all({"numaster", "NGC4151", ".results.csv"}) == csv);
@@ -510,7 +493,7 @@ BOOST_AUTO_TEST_CASE(a_failed_refresh_serves_the_last_good_answer) {
   // Nothing to fall back on: the error itself.
   BOOST_TEST(errno_of([&] { m.names({"numaster", "M 31"}); }) == ETIMEDOUT);
   BOOST_TEST(errno_of([&] { m.names({"numaster", "NGC4151@2deg"}); }) == ETIMEDOUT);
-  vo->fail_errno = 0;
+  vo->clear();
   BOOST_TEST(!m.names({"numaster", "M 31"}).empty());  // failures are not cached
 }
 

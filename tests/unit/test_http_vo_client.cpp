@@ -3,10 +3,10 @@
 
 #include <array>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 
+#include "tests/support/errors.h"
 #include "tests/support/fake_transport.h"
+#include "tests/support/samples.h"
 #include "common/error.h"
 #include "vo/regtap.h"
 #include "vo/sesame.h"
@@ -15,20 +15,14 @@
 using namespace hfs;
 using namespace std::chrono_literals;
 using hfs::test::FakeTransport;
+using hfs::test::error_of;
+using hfs::test::read_sample;
 
 namespace {
 
 const std::string kRegistrySync = "http://reg.g-vo.org/tap/sync";
 const std::string kNumasterCone = "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=numaster&";
 const vo::SkyPosition kNgc4151{182.63573325, 39.40585097};
-
-std::string sample(const std::string& name) {
-  std::ifstream file(std::string(HEASARCFS_TEST_DATA) + "/samples/" + name, std::ios::binary);
-  BOOST_REQUIRE_MESSAGE(file, "missing sample " << name);
-  std::stringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 vo::RetryPolicy fast_retries() {
   vo::RetryPolicy policy;
@@ -135,16 +129,6 @@ const std::string kQueryError = R"(<?xml version="1.0"?>
 <INFO name="QUERY_STATUS" value="ERROR">Table 'nosuchtable' not found</INFO></RESOURCE></VOTABLE>
 )";
 
-template <typename Call>
-std::pair<int, std::string> error_of(Call call) {
-  try {
-    call();
-  } catch (const Error& error) {
-    return {error.errnum(), error.what()};
-  }
-  return {0, ""};
-}
-
 vo::TableService numaster() { return {"numaster", "ivo://nasa.heasarc/numaster", "NuSTAR Master Catalog", kNumasterCone}; }
 
 }  // namespace
@@ -177,7 +161,7 @@ BOOST_AUTO_TEST_CASE(cone_tables_posts_the_regtap_query) {
 
 BOOST_AUTO_TEST_CASE(cone_tables_reads_the_real_binary_registry_answer) {
   Client client;
-  client.transport->add(kRegistrySync, FakeTransport::ok(sample("pyvo_registry_tests_data_regtap.xml")));
+  client.transport->add(kRegistrySync, FakeTransport::ok(read_sample("pyvo_registry_tests_data_regtap.xml")));
   auto tables = client.vo->cone_tables();
   std::vector<std::string> names;
   for (const auto& table : tables) names.push_back(table.name);
@@ -200,27 +184,27 @@ BOOST_AUTO_TEST_CASE(cone_table_asks_for_one_lower_cased_ivoid) {
 BOOST_AUTO_TEST_CASE(unknown_tables_are_enoent) {
   Client client;
   client.transport->add(kRegistrySync, FakeTransport::ok(regtap_answer({})));
-  auto [errnum, message] = error_of([&] { client.vo->cone_table("nosuchtable"); });
-  BOOST_TEST(errnum == ENOENT);
-  BOOST_TEST(message.find("ivo://nasa.heasarc/nosuchtable") != std::string::npos, message);
+  auto error = error_of([&] { client.vo->cone_table("nosuchtable"); });
+  BOOST_TEST(error.errnum == ENOENT);
+  BOOST_TEST(error.message.find("ivo://nasa.heasarc/nosuchtable") != std::string::npos, error.message);
   std::size_t sent = client.transport->request_count();
-  BOOST_TEST(error_of([&] { client.vo->cone_table("x' OR '1'='1"); }).first == ENOENT);
-  BOOST_TEST(error_of([&] { client.vo->cone_table(""); }).first == ENOENT);
+  BOOST_TEST(error_of([&] { client.vo->cone_table("x' OR '1'='1"); }).errnum == ENOENT);
+  BOOST_TEST(error_of([&] { client.vo->cone_table(""); }).errnum == ENOENT);
   BOOST_TEST(client.transport->request_count() == sent);  // not even asked
 }
 
 BOOST_AUTO_TEST_CASE(registry_errors) {
   Client client;
   client.transport->add(kRegistrySync, FakeTransport::ok(regtap_answer({}, "ERROR")));
-  auto [errnum, message] = error_of([&] { client.vo->cone_tables(); });
-  BOOST_TEST(errnum == EIO);
-  BOOST_TEST(message.find(kRegistrySync) != std::string::npos, message);
+  auto error = error_of([&] { client.vo->cone_tables(); });
+  BOOST_TEST(error.errnum == EIO);
+  BOOST_TEST(error.message.find(kRegistrySync) != std::string::npos, error.message);
   client.transport->add(kRegistrySync, FakeTransport::ok("<html>maintenance</html>"));
-  BOOST_TEST(error_of([&] { client.vo->cone_tables(); }).first == EPROTO);
+  BOOST_TEST(error_of([&] { client.vo->cone_tables(); }).errnum == EPROTO);
   client.transport->add(kRegistrySync, FakeTransport::response(400, "bad query"));
-  std::tie(errnum, message) = error_of([&] { client.vo->cone_tables(); });
-  BOOST_TEST(errnum == EIO);
-  BOOST_TEST(message.find("HTTP 400") != std::string::npos, message);
+  error = error_of([&] { client.vo->cone_tables(); });
+  BOOST_TEST(error.errnum == EIO);
+  BOOST_TEST(error.message.find("HTTP 400") != std::string::npos, error.message);
 }
 
 BOOST_AUTO_TEST_CASE(resolve_reads_the_sesame_j_line) {
@@ -228,7 +212,7 @@ BOOST_AUTO_TEST_CASE(resolve_reads_the_sesame_j_line) {
   vo::VoEndpoints endpoints;
   std::string url = vo::sesame_url(endpoints.resolver, "NGC 3642");
   BOOST_TEST(url == "https://cds.unistra.fr/cgi-bin/nph-sesame/SNV?NGC%203642");
-  client.transport->add(url, FakeTransport::ok(sample("sesame_ngc3642_all_from_astropy_tests.txt")));
+  client.transport->add(url, FakeTransport::ok(read_sample("sesame_ngc3642_all_from_astropy_tests.txt")));
   auto position = client.vo->resolve("NGC 3642");
   BOOST_TEST(position.ra_deg == 170.57458768232, boost::test_tools::tolerance(1e-12));
   BOOST_TEST(position.dec_deg == 59.07452101151, boost::test_tools::tolerance(1e-12));
@@ -239,23 +223,23 @@ BOOST_AUTO_TEST_CASE(unresolved_names_are_enoent) {
   Client client;
   std::string url = vo::sesame_url(vo::VoEndpoints{}.resolver, "no such object");
   client.transport->add(url, FakeTransport::ok("# no such object    #Q1\n#! *** Nothing found *** \n\n#====Done====\n"));
-  auto [errnum, message] = error_of([&] { client.vo->resolve("no such object"); });
-  BOOST_TEST(errnum == ENOENT);
-  BOOST_TEST(message == "Sesame has no position for 'no such object'");
+  auto error = error_of([&] { client.vo->resolve("no such object"); });
+  BOOST_TEST(error.errnum == ENOENT);
+  BOOST_TEST(error.message == "Sesame has no position for 'no such object'");
 
   // An empty answer or an error page is no answer about the name: not ENOENT (which the
   // filesystem keeps as "unknown name" for minutes), but a protocol error.
   for (const char* body : {"", "<html><body><h1>Service Unavailable</h1></body></html>\n"}) {
     client.transport->add(url, FakeTransport::ok(body));
-    std::tie(errnum, message) = error_of([&] { client.vo->resolve("no such object"); });
-    BOOST_TEST(errnum == EPROTO, message);
-    BOOST_TEST(message.find(url) != std::string::npos, message);
+    error = error_of([&] { client.vo->resolve("no such object"); });
+    BOOST_TEST(error.errnum == EPROTO, error.message);
+    BOOST_TEST(error.message.find(url) != std::string::npos, error.message);
   }
   // Nor is a 404: that is a resolver= URL pointing at no Sesame at all.
   client.transport->add(url, FakeTransport::response(404, "<html>Not Found</html>"));
-  std::tie(errnum, message) = error_of([&] { client.vo->resolve("no such object"); });
-  BOOST_TEST(errnum == EIO, message);
-  BOOST_TEST(message.find("resolver=") != std::string::npos, message);
+  error = error_of([&] { client.vo->resolve("no such object"); });
+  BOOST_TEST(error.errnum == EIO, error.message);
+  BOOST_TEST(error.message.find("resolver=") != std::string::npos, error.message);
 }
 
 BOOST_AUTO_TEST_CASE(cone_search_sends_pyvos_url_and_parses_the_answer) {
@@ -285,14 +269,14 @@ BOOST_AUTO_TEST_CASE(datalinks_of_the_real_xamin_answer) {
   vo::TableService chanmaster{"chanmaster", "ivo://nasa.heasarc/chanmaster", "Chandra",
                               "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=chanmaster&"};
   std::string cone_url = vo::cone_search_url(chanmaster.cone_url, {182.63, 39.4}, 0.35);
-  client.transport->add(cone_url, FakeTransport::ok(sample("heasarc_xamin_chanmaster_ngc4151_with_datalink.xml")));
+  client.transport->add(cone_url, FakeTransport::ok(read_sample("heasarc_xamin_chanmaster_ngc4151_with_datalink.xml")));
   auto result = client.vo->cone_search(chanmaster, {182.63, 39.4}, 0.35);
   BOOST_TEST(result.table.rows.size() == 2u);
   auto datalink_url = vo::datalink_url_for_row(result, 0);
   BOOST_REQUIRE(datalink_url.has_value());
   BOOST_TEST(datalink_url->starts_with("https://heasarc.gsfc.nasa.gov/xamin_aws/vo/datalink/chanmaster?"));
   BOOST_TEST(datalink_url->find("ID=18423%3Achandra.obs.img") != std::string::npos, *datalink_url);
-  client.transport->add(*datalink_url, FakeTransport::ok(sample("pyvo_dal_tests_data_datalink.xml")));
+  client.transport->add(*datalink_url, FakeTransport::ok(read_sample("pyvo_dal_tests_data_datalink.xml")));
   auto links = client.vo->datalinks(result, 0);
   BOOST_TEST(!links.empty());
   BOOST_TEST(client.transport->request_urls().back() == *datalink_url);
@@ -307,29 +291,29 @@ BOOST_AUTO_TEST_CASE(cone_search_errors) {
   Client client;
   std::string url = vo::cone_search_url(kNumasterCone, kNgc4151, 1.0);
   client.transport->add(url, FakeTransport::ok(kQueryError));
-  auto [errnum, message] = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
-  BOOST_TEST(errnum == EIO);
-  BOOST_TEST(message.find("nosuchtable") != std::string::npos, message);
-  BOOST_TEST(message.find(url) != std::string::npos, message);
+  auto error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
+  BOOST_TEST(error.errnum == EIO);
+  BOOST_TEST(error.message.find("nosuchtable") != std::string::npos, error.message);
+  BOOST_TEST(error.message.find(url) != std::string::npos, error.message);
 
   client.transport->add(url, FakeTransport::ok("not xml at all"));
-  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); }).first == EPROTO);
+  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); }).errnum == EPROTO);
 
   // A 404 is a wrong service URL, not an unknown name (those are answered in-band).
   client.transport->add(url, FakeTransport::response(404, "gone"));
-  std::tie(errnum, message) = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
-  BOOST_TEST(errnum == EIO);
-  BOOST_TEST(message.find("no such service") != std::string::npos, message);
+  error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
+  BOOST_TEST(error.errnum == EIO);
+  BOOST_TEST(error.message.find("no such service") != std::string::npos, error.message);
 
   client.transport->clear_requests();
   client.transport->add(url, FakeTransport::response(503, "busy", {{"Retry-After", "0"}}));
-  std::tie(errnum, message) = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
-  BOOST_TEST(errnum == EIO);
-  BOOST_TEST(message == "HTTP 503 from " + url);
+  error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
+  BOOST_TEST(error.errnum == EIO);
+  BOOST_TEST(error.message == "HTTP 503 from " + url);
   BOOST_TEST(client.transport->request_count() == 4u);  // 1 + 3 retries
 
   client.transport->clear_requests();
   client.transport->add(url, FakeTransport::response(403, "no"));
-  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); }).first == EIO);
+  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); }).errnum == EIO);
   BOOST_TEST(client.transport->request_count() == 1u);  // 4xx never retried
 }

@@ -1,23 +1,14 @@
 #define BOOST_TEST_MODULE regtap
 #include <boost/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "common/error.h"
 #include "vo/regtap.h"
+#include "tests/support/samples.h"
 
 using namespace hfs::vo;
+using hfs::test::read_sample;
 
 namespace {
-
-std::string read_sample(const std::string& name) {
-  std::ifstream in(std::string(HEASARCFS_TEST_DATA) + "/samples/" + name, std::ios::binary);
-  BOOST_TEST_REQUIRE(in.good(), "missing sample " << name);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 std::string tabledata(const std::vector<std::string>& columns, const std::vector<std::vector<std::string>>& rows) {
   std::string xml = "<VOTABLE version=\"1.3\"><RESOURCE type=\"results\"><INFO name=\"QUERY_STATUS\" value=\"OK\"/><TABLE>";

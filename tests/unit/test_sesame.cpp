@@ -1,24 +1,11 @@
 #define BOOST_TEST_MODULE sesame
 #include <boost/test/unit_test.hpp>
 
-#include <fstream>
-#include <sstream>
-
 #include "vo/sesame.h"
+#include "tests/support/samples.h"
 
 using namespace hfs::vo;
-
-namespace {
-
-std::string read_sample(const std::string& name) {
-  std::ifstream in(std::string(HEASARCFS_TEST_DATA) + "/samples/" + name, std::ios::binary);
-  BOOST_TEST_REQUIRE(in.good(), "missing sample " << name);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-}  // namespace
+using hfs::test::read_sample;
 
 BOOST_AUTO_TEST_CASE(real_answers) {
   struct Case {

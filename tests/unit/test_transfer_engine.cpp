@@ -19,7 +19,7 @@
 
 using namespace hfs;
 using namespace std::chrono_literals;
-using hfs::test::Gate;
+using hfs::test::AnswerGate;
 using hfs::test::TestHttpServer;
 using hfs::test::DoneCounter;
 using hfs::test::Outcome;
@@ -71,7 +71,7 @@ std::string pattern(std::size_t size) {
 // after the gate opens is the order the engine picked.
 struct HeldFirst {
   TestHttpServer server;
-  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
+  std::shared_ptr<AnswerGate> gate = std::make_shared<AnswerGate>();
   std::shared_ptr<vo::TransferEngine> engine = make_engine(1);
   OutcomePtr first = std::make_shared<Outcome>();
   vo::TransferEngine::Id first_id = 0;
@@ -94,7 +94,7 @@ struct HeldFirst {
 
 BOOST_AUTO_TEST_CASE(never_more_than_connections_per_host_run_at_once) {
   TestHttpServer server;
-  auto gate = std::make_shared<Gate>();
+  auto gate = std::make_shared<AnswerGate>();
   server.add("/held", {.body = "held"});
   server.set_faults("/held", {.gate = gate});
   auto engine = make_engine(2);

@@ -6,23 +6,15 @@
 
 #include <bit>
 #include <cstdint>
-#include <fstream>
-#include <sstream>
 
 #include "common/error.h"
 #include "vo/votable.h"
+#include "tests/support/samples.h"
 
 using namespace hfs::vo;
+using hfs::test::read_sample;
 
 namespace {
-
-std::string read_sample(const std::string& name) {
-  std::ifstream in(std::string(HEASARCFS_TEST_DATA) + "/samples/" + name, std::ios::binary);
-  BOOST_TEST_REQUIRE(in.good(), "missing sample " << name);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
 
 // A BINARY stream under construction: big-endian values, as the VOTable spec writes them.
 struct Bytes {
