@@ -284,13 +284,15 @@ class DaemonWithRelativePaths(unittest.TestCase):
         log = os.path.join(self.mountpoint, "numaster", "NGC4151", OBSID, "pipe.log")
         with open(log, "rb") as f:
             self.assertEqual(len(f.read()), read_manifest()[PREFIX + "pipe.log"][0])
-        blocks = os.path.join(self.work, "cache", "blocks")
+        # The bytes read went to the cache under the relative cache_dir (one .data file per
+        # object version, cache/object_store.h), not somewhere relative to the daemon's cwd.
+        objects = os.path.join(self.work, "cache", "objects")
         deadline = time.monotonic() + 10
         stored = []
         while not stored and time.monotonic() < deadline:
-            stored = [name for _, _, files in os.walk(blocks) for name in files]
+            stored = [name for _, _, files in os.walk(objects) for name in files if name.endswith(".data")]
             time.sleep(0.1)
-        self.assertTrue(stored, f"the block read went to {blocks}")
+        self.assertTrue(stored, f"the block read went to {objects}")
 
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + 30
