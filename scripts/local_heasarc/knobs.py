@@ -175,11 +175,16 @@ class RequestLog:
 
 
 class Throttle:
-    """Per-connection byte-rate cap: call wait(n) before sending n bytes."""
+    """Per-connection byte-rate cap: call wait(n) before sending n bytes.
+
+    The clock starts at the first body byte, not when the request arrives: the added latency
+    comes first and the transfer after it (a body of B bytes takes latency + B / rate, as on a
+    real long link); a clock started before the latency sleep would let the first
+    latency x rate bytes through at once and hide the latency of every large GET."""
 
     def __init__(self, rate_bytes_per_s: float):
         self.rate = rate_bytes_per_s
-        self.start = time.monotonic()
+        self.start: float | None = None
         self.sent = 0
 
     def chunk_size(self) -> int:
@@ -187,6 +192,8 @@ class Throttle:
         return max(1024, int(self.rate / 20))
 
     def wait(self, n: int) -> None:
+        if self.start is None:
+            self.start = time.monotonic()
         self.sent += n
         due = self.start + self.sent / self.rate
         delay = due - time.monotonic()
