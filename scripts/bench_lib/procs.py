@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -121,6 +122,12 @@ class FuseMount:
         if not is_mounted(self.path):
             shutil.rmtree(self.dir, ignore_errors=True)
 
+    def died(self) -> str | None:
+        """None while the daemon runs; else that it exited mid-run (a crash answers reads no more)."""
+        if self.proc is None or self.proc.poll() is None:
+            return None
+        return f"{self.name} exited with {self.proc.returncode} during the run"
+
     def log_tail(self, n: int = 15) -> str:
         try:
             return "\n".join(Path(self.log_path).read_text(errors="replace").splitlines()[-n:])
@@ -134,6 +141,34 @@ class FuseMount:
                 m.stop()
             except Exception as e:      # keep cleaning up the others
                 print(f"bench: cleanup of {m.path}: {e}", file=sys.stderr)
+
+
+class PeakRss(threading.Thread):
+    """Samples a process's VmHWM every `interval` s until stop(): the high-water mark is kept
+    even if the process dies before the end (it would be unreadable then)."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak: int | None = None
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self._sample()
+            self._stop_event.wait(self.interval)
+
+    def _sample(self) -> None:
+        now = peak_rss_bytes(self.pid)
+        if now is not None:
+            self.peak = max(self.peak or 0, now)
+
+    def stop(self) -> int | None:
+        self._stop_event.set()
+        self.join(timeout=10)
+        self._sample()
+        return self.peak
 
 
 def run_timed(command, cwd: str, timeout: float, shell: bool = False) -> tuple[float, subprocess.CompletedProcess]:

@@ -3,7 +3,8 @@
 Knobs are settable at start (command-line flags) and while running (control endpoints):
 
   latency_ms   float  added to every request before its answer starts
-  rate_kib     float  cap of the response byte rate, per connection, in KiB/s (0 = none)
+  rate_kib     float  cap of the response byte rate, per connection, in KiB/s (0 = none);
+                      paced from the first body byte, after the latency (see Throttle)
   fault        str    none | 5xx | reset | truncate | ignore_range | hang
   fault_path   str    only requests whose path (with query) matches: a regex matched at the
                       start of the path ("^" implied), or a plain prefix of it; "" = all

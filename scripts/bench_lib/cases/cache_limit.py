@@ -76,7 +76,8 @@ def measure(ctx) -> Run:
         sampler = None
         run.values = {"seconds": secs, "max": max(a for a, _ in samples), "final": samples[-1][0],
                       "max_files": max(f for _, f in samples), "samples": len(samples)}
-        wrong = failure_of(done) or check_tree(dest, expected_files(ctx.manifest, BIG_OBSID), BIG_OBSID)
+        wrong = failure_of(done) or check_tree(dest, expected_files(ctx.manifest, BIG_OBSID), BIG_OBSID) \
+            or mount.died()
         run_ok(run, wrong)
     except Exception as e:
         run_ok(run, describe_exception(e))

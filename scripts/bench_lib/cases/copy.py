@@ -50,7 +50,8 @@ def measure(ctx, tool: str, obsid: str) -> Run:
             secs, done = run_timed(["cp", "-r", ctx.tools.obsid_dir(tool, mount, obsid), dest],
                                    run_dir, ctx.args.timeout)
         run.values = {"seconds": secs, "mibps": size / secs / 2**20}
-        run_ok(run, failure_of(done) or check_tree(dest, expected_files(ctx.manifest, obsid), obsid))
+        run_ok(run, failure_of(done) or check_tree(dest, expected_files(ctx.manifest, obsid), obsid)
+               or (mount.died() if mount else None))
     except Exception as e:              # a timeout, a mount that did not come up
         run_ok(run, describe_exception(e))
     finally:

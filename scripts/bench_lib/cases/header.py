@@ -61,6 +61,7 @@ def measure(ctx, tool: str, reference: dict) -> Run:
             run.values = {"seconds": download + result["seconds"], "reads": result["reads"]}
             if result["sha256"] != reference["sha256"]:
                 wrong = "the headers differ from the archive file's"
+        wrong = wrong or (mount.died() if mount else None)
         run_ok(run, wrong)
     except Exception as e:
         run_ok(run, describe_exception(e))

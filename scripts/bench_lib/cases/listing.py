@@ -26,7 +26,8 @@ def measure(ctx, tool: str) -> Run:
         secs, done = run_timed(["ls", "-lR", "--time-style=+%s", top], ctx.work, ctx.args.timeout)
         run.values = {"seconds": secs}
         run_ok(run, failure_of(done) or check_listing(done.stdout.decode(errors="replace"), top,
-                                                      expected_files(ctx.manifest, BIG_OBSID)))
+                                                      expected_files(ctx.manifest, BIG_OBSID))
+               or mount.died())
     except Exception as e:
         run_ok(run, describe_exception(e))
     finally:

@@ -58,7 +58,9 @@ def measure(ctx, cache_dir: str, size: int, digest: str, local: str) -> tuple[Ru
         secs, got = timed_read(path)
         hfs.values = {"seconds": secs, "mibps": got / secs / 2**20}
         wrong = None if got == size else f"read {got} bytes of {size}"
-        run_ok(hfs, wrong or (None if sha256_of(path) == digest else "the re-read differs from the manifest"))
+        if wrong is None and sha256_of(path) != digest:
+            wrong = "the re-read differs from the manifest"
+        run_ok(hfs, wrong or mount.died())
     except Exception as e:
         run_ok(hfs, describe_exception(e))
     finally:
