@@ -115,6 +115,26 @@ def run_ok(run: Run, error: str | None) -> Run:
     return run
 
 
+def end_mount(run: Run, mount) -> None:
+    """Stops a run's mount (if any). A daemon that had exited on its own before the unmount
+    (a crash, e.g. while releasing files after the last read) fails the run; a failed run keeps
+    the daemon's last log lines."""
+    if mount is None:
+        return
+    tail = mount.log_tail()
+    mount.stop()
+    if run.ok and mount.early_exit:
+        run_ok(run, mount.early_exit)
+    if not run.ok:
+        run.log_tail = tail
+
+
+def root_cause(errors: list[str]) -> str | None:
+    """The first error that is not another thread's broken barrier (a consequence)."""
+    real = [e for e in errors if not e.startswith("BrokenBarrierError")]
+    return (real or errors or [None])[0]
+
+
 def describe_exception(e: BaseException) -> str:
     if isinstance(e, subprocess.TimeoutExpired):
         return f"timed out after {e.timeout} s"

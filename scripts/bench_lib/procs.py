@@ -89,6 +89,7 @@ class FuseMount:
         self.command = command_for(self.path, self.cache)
         self.timeout = timeout
         self.proc: subprocess.Popen | None = None
+        self.early_exit: str | None = None      # set by stop(): the daemon had exited before it
 
     @property
     def pid(self) -> int | None:
@@ -109,6 +110,8 @@ class FuseMount:
         return self
 
     def stop(self) -> None:
+        if self.proc is not None and self.early_exit is None:
+            self.early_exit = self.died()
         unmount(self.path)
         if self.proc is not None:
             try:

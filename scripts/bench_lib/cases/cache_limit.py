@@ -14,7 +14,8 @@ import tempfile
 import threading
 
 from ..checks import check_tree, expected_files
-from ..model import Run, Section, describe_exception, fmt, load_average, medians, progress, run_ok, status_of
+from ..model import (Run, Section, describe_exception, end_mount, fmt, load_average, medians, progress,
+                          run_ok, status_of)
 from ..procs import failure_of, run_timed
 from ..serverlog import settle, traffic
 from ..tools import BIG_OBSID
@@ -84,10 +85,7 @@ def measure(ctx) -> Run:
     finally:
         if sampler is not None:
             sampler.finish()
-        if mount is not None:
-            if not run.ok:
-                run.log_tail = mount.log_tail()
-            mount.stop()
+        end_mount(run, mount)
         shutil.rmtree(run_dir, ignore_errors=True)
     run.values.update(traffic(settle(ctx.h)))
     return run

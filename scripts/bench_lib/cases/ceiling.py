@@ -16,7 +16,7 @@ import time
 from urllib.parse import urlsplit
 
 from ..checks import same_bytes
-from ..model import Run, Section, fmt, load_average, medians, progress, run_ok, status_of
+from ..model import Run, Section, fmt, load_average, medians, progress, root_cause, run_ok, status_of
 from ..tools import ARCHIVE_DIR, BIG_EVT, BIG_OBSID, archive_file
 
 STREAMS = (1, 8, 16)
@@ -85,7 +85,7 @@ def measure(ctx, n: int, length: int) -> Run:
         total = sum(o[0] for o in out)
         seconds = max(o[1] for o in out) - t0
         run.values = {"seconds": seconds, "mibps": total / seconds / 2**20, "bytes": total}
-        return run_ok(run, errors[0] if errors else None)
+        return run_ok(run, root_cause(errors))
     finally:
         os.close(fd)
 

@@ -15,7 +15,8 @@ import threading
 import time
 
 from ..checks import same_bytes
-from ..model import Run, Section, describe_exception, fmt, load_average, medians, progress, run_ok, status_of
+from ..model import (Run, Section, describe_exception, end_mount, fmt, load_average, medians, progress,
+                          root_cause, run_ok, status_of)
 from ..procs import PeakRss
 from ..serverlog import settle, traffic
 from ..tools import ARCHIVE_DIR, BIG_EVT, BIG_GZ, BIG_OBSID, MOUNT_TOOLS, archive_file
@@ -100,20 +101,17 @@ def measure(ctx, tool: str, plan: list[tuple[str, int, int]]) -> Run:
         run.values["rss"] = rss.stop()
         errors = [o[2] for o in out if o[2]]
         if mount.died():
-            errors.append(mount.died())
+            errors.insert(0, mount.died())
         total = sum(o[0] for o in out)
         seconds = max(o[1] for o in out) - t0
         run.values.update({"seconds": seconds, "mibps": total / seconds / 2**20, "read": total})
-        run_ok(run, errors[0] if errors else None)
+        run_ok(run, root_cause(errors))
     except Exception as e:
         run_ok(run, describe_exception(e))
     finally:
         if rss is not None:
             rss.stop()
-        if mount is not None:
-            if not run.ok:
-                run.log_tail = mount.log_tail()
-            mount.stop()
+        end_mount(run, mount)
     run.values.update(traffic(settle(ctx.h)))
     return run
 

@@ -18,7 +18,8 @@ import shutil
 import tempfile
 
 from ..checks import check_tree, expected_files
-from ..model import Run, Section, describe_exception, fmt, load_average, medians, progress, run_ok, status_of
+from ..model import (Run, Section, describe_exception, end_mount, fmt, load_average, medians, progress,
+                          run_ok, status_of)
 from ..procs import failure_of, run_timed
 from ..serverlog import settle, traffic
 from ..tools import BIG_OBSID, MOUNT_TOOLS, SMALL_OBSID, WGET, directory_url
@@ -55,10 +56,7 @@ def measure(ctx, tool: str, obsid: str) -> Run:
     except Exception as e:              # a timeout, a mount that did not come up
         run_ok(run, describe_exception(e))
     finally:
-        if mount is not None:
-            if not run.ok:
-                run.log_tail = mount.log_tail()
-            mount.stop()
+        end_mount(run, mount)
         shutil.rmtree(run_dir, ignore_errors=True)
     run.values.update(traffic(settle(ctx.h)))
     return run

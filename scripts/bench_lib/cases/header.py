@@ -17,7 +17,8 @@ import subprocess
 import tempfile
 
 from .. import fits_header_reader
-from ..model import Run, Section, describe_exception, fmt, load_average, medians, progress, run_ok, status_of
+from ..model import (Run, Section, describe_exception, end_mount, fmt, load_average, medians, progress,
+                          run_ok, status_of)
 from ..procs import failure_of, run_timed
 from ..serverlog import of_file, settle
 from ..tools import BIG_EVT, BIG_OBSID, MOUNT_TOOLS, archive_file, file_url
@@ -66,10 +67,7 @@ def measure(ctx, tool: str, reference: dict) -> Run:
     except Exception as e:
         run_ok(run, describe_exception(e))
     finally:
-        if mount is not None:
-            if not run.ok:
-                run.log_tail = mount.log_tail()
-            mount.stop()
+        end_mount(run, mount)
         shutil.rmtree(run_dir, ignore_errors=True)
     entries = settle(ctx.h)
     mine = of_file(entries, name)

@@ -9,7 +9,8 @@ their sizes.
 from __future__ import annotations
 
 from ..checks import check_listing, expected_files
-from ..model import Run, Section, describe_exception, fmt, load_average, medians, progress, run_ok, status_of
+from ..model import (Run, Section, describe_exception, end_mount, fmt, load_average, medians, progress,
+                          run_ok, status_of)
 from ..procs import failure_of, run_timed
 from ..serverlog import settle
 from ..tools import BIG_OBSID, MOUNT_TOOLS
@@ -31,10 +32,7 @@ def measure(ctx, tool: str) -> Run:
     except Exception as e:
         run_ok(run, describe_exception(e))
     finally:
-        if mount is not None:
-            if not run.ok:
-                run.log_tail = mount.log_tail()
-            mount.stop()
+        end_mount(run, mount)
     entries = settle(ctx.h)
     run.values.update({"requests": len(entries), "bytes": sum(e["bytes"] for e in entries)})
     return run

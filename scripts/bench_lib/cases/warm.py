@@ -15,7 +15,8 @@ import os
 import time
 
 from ..checks import sha256_of
-from ..model import Run, Section, describe_exception, fmt, load_average, medians, progress, run_ok, status_of
+from ..model import (Run, Section, describe_exception, end_mount, fmt, load_average, medians, progress,
+                          run_ok, status_of)
 from ..pagecache import drop, resident_bytes
 from ..tools import ARCHIVE_DIR, BIG_EVT, BIG_OBSID, archive_file
 
@@ -40,9 +41,10 @@ def fill_cache(ctx, cache_dir: str, digest: str) -> str | None:
         with open(path, "rb") as f:
             while chunk := f.read(CHUNK):
                 h.update(chunk)
-        return None if h.hexdigest() == digest else "the cold read differs from the manifest"
+        wrong = None if h.hexdigest() == digest else "the cold read differs from the manifest"
     finally:
         mount.stop()
+    return wrong or mount.early_exit
 
 
 def measure(ctx, cache_dir: str, size: int, digest: str, local: str) -> tuple[Run, Run, dict]:
@@ -64,10 +66,7 @@ def measure(ctx, cache_dir: str, size: int, digest: str, local: str) -> tuple[Ru
     except Exception as e:
         run_ok(hfs, describe_exception(e))
     finally:
-        if mount is not None:
-            if not hfs.ok:
-                hfs.log_tail = mount.log_tail()
-            mount.stop()
+        end_mount(hfs, mount)
     try:
         drop([local])
         info["resident_local"] = resident_bytes([local])
