@@ -3,7 +3,8 @@
 Knobs are settable at start (command-line flags) and while running (control endpoints):
 
   latency_ms   float  added to every request before its answer starts
-  rate_kib     float  cap of the response byte rate, per connection, in KiB/s (0 = none)
+  rate_kib     float  cap of the response byte rate, per connection, in KiB/s (0 = none);
+                      paced from the first body byte, after the latency (see Throttle)
   fault        str    none | 5xx | reset | truncate | ignore_range | hang
   fault_path   str    only requests whose path (with query) matches: a regex matched at the
                       start of the path ("^" implied), or a plain prefix of it; "" = all
@@ -175,11 +176,16 @@ class RequestLog:
 
 
 class Throttle:
-    """Per-connection byte-rate cap: call wait(n) before sending n bytes."""
+    """Per-connection byte-rate cap: call wait(n) before sending n bytes.
+
+    The clock starts at the first body byte, not when the request arrives: the added latency
+    comes first and the transfer after it (a body of B bytes takes latency + B / rate, as on a
+    real long link); a clock started before the latency sleep would let the first
+    latency x rate bytes through at once and hide the latency of every large GET."""
 
     def __init__(self, rate_bytes_per_s: float):
         self.rate = rate_bytes_per_s
-        self.start = time.monotonic()
+        self.start: float | None = None
         self.sent = 0
 
     def chunk_size(self) -> int:
@@ -187,6 +193,8 @@ class Throttle:
         return max(1024, int(self.rate / 20))
 
     def wait(self, n: int) -> None:
+        if self.start is None:
+            self.start = time.monotonic()
         self.sent += n
         due = self.start + self.sent / self.rate
         delay = due - time.monotonic()

@@ -1,0 +1,1 @@
+"""The benchmark's cases, one module each; every module has run(ctx) -> model.Section."""
