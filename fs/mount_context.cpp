@@ -28,7 +28,9 @@ void start_mount_context(MountContext& context) {
   retry.deadline = timeout;
   std::shared_ptr<vo::VoClient> vo_client = vo::make_http_vo_client(context.transport, options.endpoints, retry);
   std::shared_ptr<vo::ArchiveClient> archive = vo::make_http_archive_client(context.transport, retry);
-  context.remote = std::make_shared<RemoteView>(std::move(vo_client), std::move(archive));
+  RemoteTtls ttls;
+  ttls.stat_fan_out = timeout;
+  context.remote = std::make_shared<RemoteView>(std::move(vo_client), std::move(archive), ttls);
   // 4 threads: a listing prefetch is one index page then one parallel round of HEADs, which
   // wait on the engine (8 connections per host), not on the CPU.
   context.background = std::make_shared<TaskPool>(4, 256);

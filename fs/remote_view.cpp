@@ -154,7 +154,8 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
     listing->url = dir_url;
     std::vector<std::string> file_urls;
     auto index = archive_->list(dir_url);
-    if (prefetch_levels > 0 && background_) {
+    auto background = background_.lock();
+    if (prefetch_levels > 0 && background) {
       // At most this many subdirectories per listing: an observation has a handful; a huge
       // directory is not crawled.
       constexpr std::size_t kMaxPrefetchedSubdirectories = 32;
@@ -162,7 +163,7 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
       for (const auto& entry : index) {
         if (!entry.is_dir || posted == kMaxPrefetchedSubdirectories) continue;
         ++posted;
-        background_->post([weak = weak_from_this(), url = entry.url, levels = prefetch_levels - 1] {
+        background->post([weak = weak_from_this(), url = entry.url, levels = prefetch_levels - 1] {
           auto self = weak.lock();
           if (!self) return;
           try {
@@ -189,8 +190,10 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
     }
     // Index pages round sizes ("1.7M"); exact sizes come from one HEAD per file, all of one
     // directory sent together with bounded parallelism.
-    auto stats = archive_->stat_many(file_urls, max_parallel_stats_);
-    std::size_t next = 0;
+    auto stats = archive_->stat_many(file_urls, max_parallel_stats_,
+                                     CallContext{SteadyClock::now() + ttls_.stat_fan_out, nullptr});
+    std::size_t next = 0, failed = 0;
+    std::string first_failure;
     for (auto& entry : listing->entries) {
       if (entry.is_dir) continue;
       auto& result = stats.at(next++);
@@ -200,13 +203,28 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
       } else {
         entry.stat_errno = result.errnum ? result.errnum : EIO;
         entry.stat_error = result.message;
-        log::warn("archive", "size of " + entry.url + " unknown: " + result.message);
+        failed_stats_.put(entry.url, {entry.stat_errno, entry.stat_error}, ttls_.failed_stat);
+        if (failed++ == 0) first_failure = entry.url + ": " + result.message;
       }
     }
+    if (failed > 0)
+      log::warn("archive", std::to_string(failed) + " of " + std::to_string(file_urls.size()) + " sizes in " + dir_url +
+                               " unknown (their lookups fail for " + std::to_string(ttls_.failed_stat.count()) +
+                               " s), first: " + first_failure);
     return std::shared_ptr<const ArchiveListing>(std::move(listing));
   });
 }
 
-vo::ObjectInfo RemoteView::stat(const std::string& url) { return archive_->stat(url); }
+vo::ObjectInfo RemoteView::stat(const std::string& url) {
+  if (auto failure = failed_stats_.get(url))
+    throw Error(failure->first, failure->second + " (failed moments ago; not asked again for " +
+                                    std::to_string(ttls_.failed_stat.count()) + " s)");
+  try {
+    return archive_->stat(url);
+  } catch (const Error& error) {
+    if (error.errnum() != ENOENT) failed_stats_.put(url, {error.errnum(), error.what()}, ttls_.failed_stat);
+    throw;
+  }
+}
 
 }  // namespace hfs::fs

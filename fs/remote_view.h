@@ -31,6 +31,12 @@ struct RemoteTtls {
   std::chrono::seconds cone{600};
   std::chrono::seconds datalink{3600};
   std::chrono::seconds listing{3600};
+  // A failed size lookup is remembered this long: `ls -l` of a directory whose HEADs fail
+  // sends them once, not once more per entry's lstat (seconds, not the listing TTL: a server
+  // that recovers is used again soon).
+  std::chrono::seconds failed_stat{10};
+  // The deadline of one listing's size lookups together (timeout=).
+  std::chrono::milliseconds stat_fan_out{60000};
 };
 
 // One cone search: which table, where, how wide.
@@ -92,7 +98,10 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
     return found ? *found : nullptr;
   }
   // The pool background prefetches run on (none: no prefetch).
-  void set_background(std::shared_ptr<TaskPool> pool) { background_ = std::move(pool); }
+  // Held weakly: the mount owns the pool and joins it from its own thread. (A job holds this
+  // view while it runs; were the pool owned here, the job's release of the last reference
+  // could destroy the pool on its own worker, which cannot join itself.)
+  void set_background(std::weak_ptr<TaskPool> pool) { background_ = std::move(pool); }
   // Exact metadata of one file (used when the listing's parallel stat of it failed).
   vo::ObjectInfo stat(const std::string& url);
 
@@ -106,7 +115,7 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
 
   std::shared_ptr<vo::VoClient> vo_;
   std::shared_ptr<vo::ArchiveClient> archive_;
-  std::shared_ptr<TaskPool> background_;
+  std::weak_ptr<TaskPool> background_;
   RemoteTtls ttls_;
   unsigned max_parallel_stats_;
 
@@ -121,6 +130,8 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   cache::TtlCache<std::optional<std::string>> directories_{16384};
   SingleFlight<std::optional<std::string>> directories_flight_;
   cache::TtlCache<std::shared_ptr<const ArchiveListing>> listings_{4096};
+  // URL -> the errno and message of its last failed size lookup (see RemoteTtls::failed_stat).
+  cache::TtlCache<std::pair<int, std::string>> failed_stats_{4096};
   SingleFlight<std::shared_ptr<const ArchiveListing>> listings_flight_;
 };
 

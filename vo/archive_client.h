@@ -40,7 +40,10 @@ class ArchiveClient {
     int errnum = 0;
     std::string message;
   };
-  virtual std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) = 0;
+  // All of them spend the one `call`: its deadline bounds the whole fan-out (a directory of
+  // files whose HEADs hang costs one deadline, not one per round of max_parallel).
+  virtual std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel,
+                                            const CallContext& call) = 0;
   // Exactly bytes [offset, offset+length) of the object version `expected` (length is clipped
   // at its size). ESTALE when the server's validator no longer matches `expected`; EIO when the
   // server sends anything but exactly those bytes (ignored Range, short body, wrong

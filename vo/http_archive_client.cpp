@@ -68,10 +68,13 @@ class HttpArchiveClient final : public ArchiveClient {
     }
   }
 
-  ObjectInfo stat(const std::string& url) override {
+  ObjectInfo stat(const std::string& url) override { return stat_within(url, CallContext{}); }
+
+  ObjectInfo stat_within(const std::string& url, const CallContext& call) {
     HttpRequest head;
     head.method = HttpRequest::Method::head;
     head.url = url;
+    head.call = call;
     auto response = perform(head);
     // 405/501: no HEAD here; 403: CDNs and signed URLs refuse HEAD where GET works (the range
     // request then tells whether GET is forbidden too).
@@ -88,14 +91,15 @@ class HttpArchiveClient final : public ArchiveClient {
     }
     // HEAD refused, without a length or with an encoded one: one byte with a Range tells the
     // total in Content-Range.
-    return stat_by_range(url);
+    return stat_by_range(url, call);
   }
 
-  std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) override {
+  std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel,
+                                    const CallContext& call) override {
     std::vector<StatResult> results(urls.size());
     parallel_for(urls.size(), max_parallel, [&](std::size_t i) {
       try {
-        results[i].info = stat(urls[i]);
+        results[i].info = stat_within(urls[i], call);
       } catch (const Error& error) {
         results[i].errnum = error.errnum();
         results[i].message = error.what();
@@ -157,9 +161,10 @@ class HttpArchiveClient final : public ArchiveClient {
   }
 
  private:
-  ObjectInfo stat_by_range(const std::string& url) {
+  ObjectInfo stat_by_range(const std::string& url, const CallContext& call) {
     HttpRequest request;
     request.url = url;
+    request.call = call;
     request.range = ByteRange{0, 0};
     request.body_limit = kProbeBodyLimit;
     auto response = perform(request);

@@ -169,12 +169,24 @@ HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request,
       }
     }
     if (has_deadline && clock.now() + wait >= deadline) return give_up();
+    // The call this request serves may end sooner (its own deadline, or an interrupt).
+    if (request.call.cancelled() || clock.now() + wait >= request.call.deadline) return give_up();
 
     std::string what = response ? "HTTP " + std::to_string(response->status) : std::string(failure->what());
     log::warn(component, std::string("retry ") + std::to_string(attempt) + "/" + std::to_string(max_attempts - 1) +
                              " of " + method_name(request.method) + " " + request.url + " in " +
                              std::to_string(wait.count()) + " ms after " + what);
-    clock.sleep_for(wait);
+    if (request.call.cancel) {
+      // Interruptible: slices, so that an interrupted call stops waiting within 50 ms.
+      for (milliseconds left = wait; left.count() > 0 && !request.call.cancelled();) {
+        const milliseconds slice = std::min(left, milliseconds(50));
+        clock.sleep_for(slice);
+        left -= slice;
+      }
+      if (request.call.cancelled()) return give_up();
+    } else {
+      clock.sleep_for(wait);
+    }
     backoff = std::min(backoff * 2, std::max(policy.max_backoff, milliseconds(1)));
   }
 }

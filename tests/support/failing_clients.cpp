@@ -13,7 +13,8 @@ vo::ObjectInfo FailingArchiveClient::stat(const std::string& url) {
 }
 
 std::vector<vo::ArchiveClient::StatResult> FailingArchiveClient::stat_many(const std::vector<std::string>& urls,
-                                                                           unsigned max_parallel) {
+                                                                           unsigned max_parallel,
+                                                                           const CallContext& call) {
   std::vector<StatResult> results(urls.size());
   std::vector<std::string> passed;
   std::vector<std::size_t> passed_index;
@@ -27,7 +28,7 @@ std::vector<vo::ArchiveClient::StatResult> FailingArchiveClient::stat_many(const
       passed_index.push_back(i);
     }
   }
-  auto inner_results = inner_->stat_many(passed, max_parallel);
+  auto inner_results = inner_->stat_many(passed, max_parallel, call);
   for (std::size_t j = 0; j < passed.size(); ++j) results[passed_index[j]] = std::move(inner_results[j]);
   return results;
 }

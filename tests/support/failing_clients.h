@@ -27,7 +27,8 @@ class FailingArchiveClient final : public vo::ArchiveClient, public FaultPlan {
 
   std::vector<vo::IndexEntry> list(const std::string& dir_url) override;
   vo::ObjectInfo stat(const std::string& url) override;
-  std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel) override;
+  std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel,
+                                    const CallContext& call) override;
   std::string read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override;
 
  private:

@@ -134,7 +134,7 @@ vo::ObjectInfo FakeArchiveClient::stat(const std::string& url) {
 }
 
 std::vector<vo::ArchiveClient::StatResult> FakeArchiveClient::stat_many(const std::vector<std::string>& urls,
-                                                                       unsigned) {
+                                                                       unsigned, const CallContext&) {
   ++stat_many_calls;
   std::vector<StatResult> results;
   for (const auto& url : urls) {

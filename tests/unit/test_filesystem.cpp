@@ -255,6 +255,9 @@ BOOST_AUTO_TEST_CASE(archive_failures_surface_as_their_errno_and_recover) {
   BOOST_TEST(errno_of([&] { m.names(row); }) == EIO);
   BOOST_TEST((m.names(row) == Names{"event_cl", "hk", "pipe.log"}));  // the next try works
 
+  fs::RemoteTtls forget_failures;
+  forget_failures.failed_stat = std::chrono::seconds(0);  // every lookup asks again (see below)
+  m.remount(forget_failures);
   m.failing->fail(test::on("stat", "60001111007/pipe.log"), {.errnum = ETIMEDOUT}, 2);
   std::vector<std::string> other = {"numaster", "NGC4151", "60001111007"};
   BOOST_TEST(m.names(other).count("pipe.log") == 1);  // listed even though its size failed
@@ -288,6 +291,9 @@ BOOST_AUTO_TEST_CASE(second_table_works_the_same_way) {
 
 BOOST_AUTO_TEST_CASE(a_listing_whose_stat_failed_does_not_undo_what_lookup_learnt) {
   Mount m;
+  fs::RemoteTtls forget_failures;
+  forget_failures.failed_stat = std::chrono::seconds(0);  // the lookup asks again at once
+  m.remount(forget_failures);
   // The directory's parallel stat misses pipe.log once; the lookup's own stat then works.
   m.failing->fail(test::on("stat", "60001111003/pipe.log"), {.errnum = ETIMEDOUT}, 1);
   std::vector<std::string> row = {"numaster", "NGC4151", "60001111003"};
@@ -588,4 +594,19 @@ BOOST_AUTO_TEST_CASE(names_that_cannot_be_file_names_are_skipped_the_rest_is_ser
   BOOST_TEST(!fs::is_usable_name(std::string("a\0b", 3)));
   BOOST_TEST(!fs::is_usable_name(".."));
   BOOST_TEST(!fs::is_usable_name(""));
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_size_is_remembered_so_an_ls_l_storm_costs_one_lookup) {
+  Mount m;
+  // Every size lookup of this directory fails (hung HEADs, say).
+  m.failing->fail(test::on("stat", "60001111007/"), {.errnum = ETIMEDOUT}, -1);
+  std::vector<std::string> row = {"numaster", "NGC4151", "60001111007"};
+  auto names = m.names(row);
+  BOOST_TEST(names.count("pipe.log") == 1);  // listed, size unknown
+  const int stats = m.heasarc.archive->stat_calls;
+  // `ls -l`: an lstat per entry, several times over: each fails at once, with no request.
+  auto file = row;
+  file.push_back("pipe.log");
+  for (int i = 0; i < 5; ++i) BOOST_TEST(errno_of([&] { m.walk(file); }) == ETIMEDOUT);
+  BOOST_TEST(m.heasarc.archive->stat_calls == stats);
 }

@@ -129,7 +129,7 @@ BOOST_AUTO_TEST_CASE(stat_many_keeps_order_and_bounds_requests_in_flight) {
   auto gate = std::make_shared<test::Gate>(4);
   archive.server.set_gate(gate);
 
-  auto results = archive.client->stat_many(urls, 4);
+  auto results = archive.client->stat_many(urls, 4, CallContext{});
   BOOST_REQUIRE(results.size() == urls.size());
   for (std::size_t i = 0; i < results.size(); ++i) {
     if (i == 17) {
@@ -149,10 +149,10 @@ BOOST_AUTO_TEST_CASE(stat_many_keeps_order_and_bounds_requests_in_flight) {
 
   archive.server.set_gate(nullptr);
   archive.server.reset_max_in_flight();
-  auto serial = archive.client->stat_many({urls[0], urls[1], urls[2]}, 1);
+  auto serial = archive.client->stat_many({urls[0], urls[1], urls[2]}, 1, CallContext{});
   BOOST_TEST(archive.server.max_in_flight() == 1);
   BOOST_TEST(serial.size() == 3u);
-  BOOST_TEST(archive.client->stat_many({}, 8).empty());
+  BOOST_TEST(archive.client->stat_many({}, 8, CallContext{}).empty());
 }
 
 BOOST_AUTO_TEST_CASE(read_returns_exactly_the_bytes_asked) {
