@@ -22,63 +22,138 @@ Filesystem::Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remo
   auto root = std::make_shared<Node>();
   root->ino = kRootInode;
   root->parent = kRootInode;
-  root->kind = NodeKind::root;
-  nodes_.emplace(kRootInode, std::move(root));
+  root->data = RootNode{};
+  nodes_.emplace(kRootInode, NodeSlot{std::move(root), 1});  // the root is never forgotten
 }
 
 std::shared_ptr<const Node> Filesystem::node(std::uint64_t ino) const {
   MutexLock lock(nodes_mutex_);
   auto it = nodes_.find(ino);
   if (it == nodes_.end()) throw Error(ESTALE, "inode " + std::to_string(ino) + " is not known");
-  return it->second;
+  return it->second.node;
 }
 
-std::shared_ptr<const Node> Filesystem::intern(std::uint64_t parent, const std::string& name, Node child) {
+std::size_t Filesystem::node_count() const {
+  MutexLock lock(nodes_mutex_);
+  return nodes_.size();
+}
+
+std::shared_ptr<const Node> Filesystem::intern(std::uint64_t parent, const std::string& name, Node child,
+                                               bool counted) {
   MutexLock lock(nodes_mutex_);
   child.parent = parent;
   child.name = name;
   auto key = std::make_pair(parent, name);
   if (auto it = names_.find(key); it != names_.end()) {
+    NodeSlot& slot = nodes_.at(it->second);
     child.ino = it->second;
-    auto& existing = nodes_.at(child.ino);
+    if (counted) ++slot.lookups;
+    const Node& existing = *slot.node;
     // A listing whose parallel stat missed a file knows less than the lookup that stat'ed it
     // alone: keep the size and validator the kernel was given (open needs them).
-    if (child.kind == NodeKind::archive_file && !child.object && existing->kind == NodeKind::archive_file &&
-        existing->object && existing->url == child.url)
-      return existing;
-    bool same = existing->kind == child.kind && existing->size == child.size && existing->url == child.url &&
-                existing->csv_basis.lock() == child.csv_basis.lock() &&
-                existing->mtime == child.mtime &&
-                (existing->object ? existing->object->validator() : "") ==
-                    (child.object ? child.object->validator() : "");
-    if (!same) existing = std::make_shared<const Node>(std::move(child));
-    return existing;
+    auto* fresh_file = child.as<ArchiveFileNode>();
+    auto* known_file = existing.as<ArchiveFileNode>();
+    if (fresh_file && known_file && !fresh_file->object && known_file->object && known_file->url == fresh_file->url)
+      return slot.node;
+    if (!(existing.data == child.data)) slot.node = std::make_shared<const Node>(std::move(child));
+    return slot.node;
   }
   child.ino = next_ino_++;
   auto stored = std::make_shared<const Node>(std::move(child));
   names_.emplace(key, stored->ino);
-  nodes_.emplace(stored->ino, stored);
+  nodes_.emplace(stored->ino, NodeSlot{stored, counted ? 1u : 0u});
+  if (!counted) note_unreferenced_locked(stored->ino);
   return stored;
+}
+
+void Filesystem::note_unreferenced_locked(std::uint64_t ino) {
+  unreferenced_.push_back(ino);
+  while (unreferenced_.size() > kMaxUnreferencedNodes) {
+    const std::uint64_t oldest = unreferenced_.front();
+    unreferenced_.pop_front();
+    auto it = nodes_.find(oldest);
+    if (it != nodes_.end() && it->second.lookups == 0) drop_locked(oldest);
+  }
+}
+
+void Filesystem::drop_locked(std::uint64_t ino) {
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end() || ino == kRootInode) return;
+  const Node& dropped = *it->second.node;
+  auto name = names_.find({dropped.parent, dropped.name});
+  if (name != names_.end() && name->second == ino) names_.erase(name);
+  looked_up_targets_.erase(ino);
+  nodes_.erase(it);
+}
+
+void Filesystem::forget(std::uint64_t ino, std::uint64_t count) {
+  MutexLock lock(nodes_mutex_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end() || ino == kRootInode) return;
+  it->second.lookups -= std::min(it->second.lookups, count);
+  if (it->second.lookups == 0) drop_locked(ino);
 }
 
 Attributes Filesystem::attributes_of(const Node& node) const {
   Attributes attributes;
   attributes.ino = node.ino;
   attributes.is_dir = node.is_dir();
-  // Directories report size 0 so that `du -b` of a row equals the bytes of its files.
-  attributes.size = node.is_dir() ? 0 : node.size;
-  attributes.mtime = node.mtime ? node.mtime : mount_time_;
+  attributes.size = node.size();
+  attributes.mtime = node.mtime() ? node.mtime() : mount_time_;
   return attributes;
 }
 
 Entry Filesystem::entry_of(const Node& node) const {
   Entry entry;
   entry.attributes = attributes_of(node);
-  bool archive = node.kind == NodeKind::archive_dir || node.kind == NodeKind::archive_file;
-  entry.entry_timeout = archive ? config_.archive_timeout_s : config_.virtual_timeout_s;
+  entry.entry_timeout = node.is_archive() ? config_.archive_timeout_s : config_.virtual_timeout_s;
   // .results.csv is regenerated when the cone answer is refreshed: its size must not linger.
-  entry.attr_timeout = node.kind == NodeKind::results_csv ? 1.0 : entry.entry_timeout;
+  entry.attr_timeout = node.as<ResultsCsvNode>() ? 1.0 : entry.entry_timeout;
   return entry;
+}
+
+std::shared_ptr<const Filesystem::FilteredAnswer> Filesystem::answer_of(const QueryPath& query) {
+  auto rows = remote_->cone(query.cone);
+  std::string key = query.cone.cache_key();
+  for (const auto& filter : query.filters) key += "/" + filter.segment;
+  {
+    MutexLock lock(answers_mutex_);
+    if (auto it = answers_.find(key); it != answers_.end() && it->second->rows == rows) return it->second;
+  }
+  auto answer = std::make_shared<FilteredAnswer>();
+  answer->rows = rows;
+  answer->selected = filter_rows(*rows, query.filters);
+  answer->csv_size = results_csv(*rows, answer->selected).size();
+  // A few hundred query directories at most are in use at once; older memos are remade.
+  constexpr std::size_t kMaxAnswers = 256;
+  MutexLock lock(answers_mutex_);
+  if (answers_.size() >= kMaxAnswers) answers_.erase(answers_.begin());
+  answers_[key] = answer;
+  return answer;
+}
+
+Node Filesystem::csv_child(const Node& query_dir, const FilteredAnswer& answer) {
+  Node child;
+  child.table = query_dir.table;
+  child.data = ResultsCsvNode{query_dir.as<QueryNode>()->query, answer.csv_size, answer.rows};
+  return child;
+}
+
+Node Filesystem::row_child(const Node& query_dir, const std::string& row_name) {
+  Node child;
+  child.table = query_dir.table;
+  child.data = RowNode{query_dir.as<QueryNode>()->query, row_name};
+  return child;
+}
+
+Node Filesystem::archive_child(const Node& parent, const ArchiveEntry& entry) {
+  Node child;
+  child.table = parent.table;
+  if (entry.is_dir)
+    child.data = ArchiveDirNode{entry.url, entry.mtime};
+  else
+    child.data = ArchiveFileNode{entry.url, entry.mtime, entry.object};
+  return child;
 }
 
 Entry Filesystem::lookup(std::uint64_t parent, const std::string& name) {
@@ -90,108 +165,75 @@ Entry Filesystem::lookup(std::uint64_t parent, const std::string& name) {
 }
 
 std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const std::string& name) {
-  switch (parent.kind) {
-    case NodeKind::root: {
-      for (const auto& table : remote_->tables()) {
-        if (table.name != name) continue;
-        Node child;
-        child.kind = NodeKind::table;
-        child.table = table.name;
-        return intern(parent.ino, name, std::move(child));
-      }
-      throw Error(ENOENT, "no table '" + name + "' with a cone search at this registry");
-    }
-    case NodeKind::table: {
-      auto target = parse_target_segment(name);
-      if (!target) throw Error(ENOENT, "'" + name + "' is not a target (an object name or RA,Dec[@radius])");
-      auto query = std::make_shared<QueryPath>();
-      query->cone.table = parent.table;
-      query->cone.center = target->is_position ? target->position : remote_->resolve(target->object_name);
-      query->cone.radius_deg = target->radius_deg.value_or(config_.default_radius_deg);
+  if (parent.as<RootNode>()) {
+    for (const auto& table : remote_->tables()) {
+      if (table.name != name) continue;
       Node child;
-      child.kind = NodeKind::query;
-      child.table = parent.table;
-      child.query = std::move(query);
-      auto stored = intern(parent.ino, name, std::move(child));
-      MutexLock lock(nodes_mutex_);
-      looked_up_targets_[parent.ino].insert(name);
-      return stored;
+      child.table = table.name;
+      child.data = TableNode{table.name};
+      return intern(parent.ino, name, std::move(child), true);
     }
-    case NodeKind::query:
-      return lookup_in_query(parent, name);
-    case NodeKind::row:
-    case NodeKind::archive_dir:
-      return lookup_in_archive(parent, name);
-    case NodeKind::results_csv:
-    case NodeKind::archive_file:
-      break;
+    throw Error(ENOENT, "no table '" + name + "' with a cone search at this registry");
   }
+  if (auto table = parent.as<TableNode>()) {
+    auto target = parse_target_segment(name);
+    if (!target) throw Error(ENOENT, "'" + name + "' is not a target (an object name or RA,Dec[@radius])");
+    auto query = std::make_shared<QueryPath>();
+    query->cone.table = table->table;
+    query->cone.center = target->is_position ? target->position : remote_->resolve(target->object_name);
+    query->cone.radius_deg = target->radius_deg.value_or(config_.default_radius_deg);
+    Node child;
+    child.table = table->table;
+    child.data = QueryNode{std::move(query)};
+    auto stored = intern(parent.ino, name, std::move(child), true);
+    MutexLock lock(nodes_mutex_);
+    auto& targets = looked_up_targets_[parent.ino];
+    std::erase(targets, name);
+    targets.push_back(name);
+    if (targets.size() > kMaxListedTargets) targets.erase(targets.begin());
+    return stored;
+  }
+  if (parent.as<QueryNode>()) return lookup_in_query(parent, name);
+  if (parent.as<RowNode>() || parent.as<ArchiveDirNode>()) return lookup_in_archive(parent, name);
   throw Error(ENOTDIR, "not a directory");
 }
 
 std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, const std::string& name) {
-  auto rows = remote_->cone(parent.query->cone);
-  if (name == kResultsCsvName) {
-    Node child;
-    child.kind = NodeKind::results_csv;
-    child.table = parent.table;
-    child.query = parent.query;
-    child.size = results_csv(*rows, filter_rows(*rows, parent.query->filters)).size();
-    child.csv_basis = rows;
-    return intern(parent.ino, name, std::move(child));
-  }
+  const QueryPath& query = *parent.as<QueryNode>()->query;
+  auto answer = answer_of(query);
+  if (name == kResultsCsvName) return intern(parent.ino, name, csv_child(parent, *answer), true);
   auto filter = parse_filter_segment(name);
-  if (auto it = rows->row_by_name.find(name); it != rows->row_by_name.end()) {
-    auto selected = filter_rows(*rows, parent.query->filters);
-    if (std::binary_search(selected.begin(), selected.end(), it->second)) {
-      Node child;
-      child.kind = NodeKind::row;
-      child.table = parent.table;
-      child.query = parent.query;
-      child.row_name = name;
-      return intern(parent.ino, name, std::move(child));
-    }
+  if (auto it = answer->rows->row_by_name.find(name); it != answer->rows->row_by_name.end()) {
+    if (std::binary_search(answer->selected.begin(), answer->selected.end(), it->second))
+      return intern(parent.ino, name, row_child(parent, name), true);
     // Not listed here: a name that is also a filter is that filter (readdir never shows it).
     if (!filter) throw Error(ENOENT, "row '" + name + "' does not pass the filters of this directory");
   }
   if (!filter) throw Error(ENOENT, "no row '" + name + "' in this " + parent.table + " answer");
   try {
-    validate_filter(*rows, *filter);
+    validate_filter(*answer->rows, *filter);
   } catch (const Error& error) {
     log::warn("filter", parent.table + ": " + error.what());
     throw;
   }
-  auto query = std::make_shared<QueryPath>(*parent.query);
-  query->filters.push_back(*filter);
+  auto narrowed = std::make_shared<QueryPath>(query);
+  narrowed->filters.push_back(*filter);
   Node child;
-  child.kind = NodeKind::query;
   child.table = parent.table;
-  child.query = std::move(query);
-  return intern(parent.ino, name, std::move(child));
+  child.data = QueryNode{std::move(narrowed)};
+  return intern(parent.ino, name, std::move(child), true);
 }
 
 std::optional<std::string> Filesystem::archive_url_of(const Node& directory) {
-  if (directory.kind == NodeKind::row) return remote_->directory_of(directory.query->cone, directory.row_name);
-  return directory.url;
+  if (auto row = directory.as<RowNode>()) return remote_->directory_of(row->query->cone, row->row_name);
+  if (auto dir = directory.as<ArchiveDirNode>()) return dir->url;
+  return std::nullopt;
 }
 
 // How many levels of subdirectory listings to fetch ahead when a directory is listed: an
 // observation's whole tree from its row (two levels hold every file of a HEASARC obsid), one
 // level from a subdirectory reached some other way.
-unsigned Filesystem::prefetch_levels_below(const Node& directory) { return directory.kind == NodeKind::row ? 2 : 1; }
-
-Node Filesystem::archive_child(const Node& parent, const ArchiveEntry& entry) {
-  Node child;
-  child.kind = entry.is_dir ? NodeKind::archive_dir : NodeKind::archive_file;
-  child.table = parent.table;
-  child.url = entry.url;
-  child.mtime = entry.mtime;
-  if (!entry.is_dir && entry.object) {
-    child.object = entry.object;
-    child.size = entry.object->size;
-  }
-  return child;
-}
+unsigned Filesystem::prefetch_levels_below(const Node& directory) { return directory.as<RowNode>() ? 2 : 1; }
 
 std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, const std::string& name) {
   auto url = archive_url_of(parent);
@@ -200,60 +242,43 @@ std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, co
   const ArchiveEntry* entry = listing->find(name);
   if (!entry) throw Error(ENOENT, "no entry '" + name + "' in " + *url);
   Node child = archive_child(parent, *entry);
-  if (child.kind == NodeKind::archive_file && !child.object) {
+  if (auto file = std::get_if<ArchiveFileNode>(&child.data); file && !file->object) {
     // The directory's parallel stat missed this file: ask once more, alone, and let its
     // error (ENOENT, ETIMEDOUT, ...) be the lookup's.
-    child.object = remote_->stat(entry->url);
-    child.size = child.object->size;
-    if (child.object->mtime) child.mtime = child.object->mtime;
+    file->object = remote_->stat(entry->url);
+    if (file->object->mtime) file->mtime = file->object->mtime;
   }
-  return intern(parent.ino, name, std::move(child));
+  return intern(parent.ino, name, std::move(child), true);
 }
 
-std::vector<std::pair<std::string, Node>> Filesystem::children(const Node& directory) {
-  std::vector<std::pair<std::string, Node>> result;
-  switch (directory.kind) {
-    case NodeKind::root:
-      for (const auto& table : remote_->tables()) {
-        Node child;
-        child.kind = NodeKind::table;
-        child.table = table.name;
-        result.emplace_back(table.name, std::move(child));
-      }
-      break;
-    case NodeKind::table:
-      break;  // filled from the targets already looked up, in readdir
-    case NodeKind::query: {
-      auto rows = remote_->cone(directory.query->cone);
-      auto selected = filter_rows(*rows, directory.query->filters);
-      Node csv;
-      csv.kind = NodeKind::results_csv;
-      csv.table = directory.table;
-      csv.query = directory.query;
-      csv.size = results_csv(*rows, selected).size();
-      csv.csv_basis = rows;
-      result.emplace_back(std::string(kResultsCsvName), std::move(csv));
-      for (auto index : selected) {
-        Node row;
-        row.kind = NodeKind::row;
-        row.table = directory.table;
-        row.query = directory.query;
-        row.row_name = rows->row_names[index];
-        result.emplace_back(row.row_name, std::move(row));
-      }
-      break;
+std::vector<Node> Filesystem::children(const Node& directory) {
+  std::vector<Node> result;
+  auto add = [&](const std::string& name, Node child) {
+    child.name = name;
+    result.push_back(std::move(child));
+  };
+  if (directory.as<RootNode>()) {
+    for (const auto& table : remote_->tables()) {
+      Node child;
+      child.table = table.name;
+      child.data = TableNode{table.name};
+      add(table.name, std::move(child));
     }
-    case NodeKind::row:
-    case NodeKind::archive_dir: {
-      auto url = archive_url_of(directory);
-      if (!url) break;  // proprietary: an empty directory (the log says why)
+  } else if (auto query = directory.as<QueryNode>()) {
+    auto answer = answer_of(*query->query);
+    add(std::string(kResultsCsvName), csv_child(directory, *answer));
+    for (auto index : answer->selected) {
+      const std::string& row_name = answer->rows->row_names[index];
+      add(row_name, row_child(directory, row_name));
+    }
+  } else if (directory.as<RowNode>() || directory.as<ArchiveDirNode>()) {
+    auto url = archive_url_of(directory);
+    if (url) {  // else proprietary: an empty directory (the log says why)
       auto listing = remote_->listing(*url, prefetch_levels_below(directory));
-      for (const auto& entry : listing->entries) result.emplace_back(entry.name, archive_child(directory, entry));
-      break;
+      for (const auto& entry : listing->entries) add(entry.name, archive_child(directory, entry));
     }
-    case NodeKind::results_csv:
-    case NodeKind::archive_file:
-      throw Error(ENOTDIR, "not a directory");
+  } else if (!directory.as<TableNode>()) {
+    throw Error(ENOTDIR, "not a directory");
   }
   return result;
 }
@@ -262,8 +287,7 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
   auto directory = node(ino);
   if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
   std::vector<DirectoryEntry> entries;
-  std::set<std::string> seen;
-  if (directory->kind == NodeKind::table) {
+  if (directory->as<TableNode>()) {
     MutexLock lock(nodes_mutex_);
     for (const auto& name : looked_up_targets_[ino]) {
       auto it = names_.find({ino, name});
@@ -271,11 +295,13 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
     }
     return entries;
   }
-  for (auto& [name, child] : children(*directory)) {
+  std::set<std::string> seen;
+  for (auto& child : children(*directory)) {
     // A name listed twice (two registry records ending in the same table name, say) is one
     // entry: the first, which is also the one lookup finds.
-    if (!seen.insert(name).second) continue;
-    auto stored = intern(ino, name, std::move(child));
+    if (!seen.insert(child.name).second) continue;
+    const std::string name = child.name;
+    auto stored = intern(ino, name, std::move(child), false);
     entries.push_back({name, stored->ino, stored->is_dir()});
   }
   return entries;
@@ -285,15 +311,14 @@ Attributes Filesystem::getattr(std::uint64_t ino) { return stat(ino).attributes;
 
 Entry Filesystem::stat(std::uint64_t ino) {
   auto current = node(ino);
-  if (current->kind == NodeKind::results_csv) {
+  if (auto csv = current->as<ResultsCsvNode>()) {
     // Its text follows the cone answer, which is refreshed on its own TTL: the size the
-    // kernel sees must be the size the next open reads. Recomputed only for a new answer.
-    auto rows = remote_->cone(current->query->cone);
-    if (rows != current->csv_basis.lock()) {
+    // kernel sees must be the size the next open reads.
+    auto answer = answer_of(*csv->query);
+    if (answer->rows != csv->basis.lock()) {
       Node refreshed = *current;
-      refreshed.size = results_csv(*rows, filter_rows(*rows, current->query->filters)).size();
-      refreshed.csv_basis = rows;
-      current = intern(current->parent, current->name, std::move(refreshed));
+      refreshed.data = ResultsCsvNode{csv->query, answer->csv_size, answer->rows};
+      current = intern(current->parent, current->name, std::move(refreshed), false);
     }
   }
   return entry_of(*current);
@@ -305,11 +330,6 @@ void Filesystem::access(std::uint64_t ino, int mask) {
   if ((mask & X_OK) && !current->is_dir()) throw Error(EACCES, "not executable (mode 0444)");
 }
 
-std::string Filesystem::csv_of(const Node& csv_node) {
-  auto rows = remote_->cone(csv_node.query->cone);
-  return results_csv(*rows, filter_rows(*rows, csv_node.query->filters));
-}
-
 OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   auto file = node(ino);
   if (file->is_dir()) throw Error(EISDIR, "is a directory");
@@ -318,13 +338,15 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   auto open_file = std::make_shared<OpenFile>();
   open_file->node = file;
   OpenedFile opened;
-  if (file->kind == NodeKind::results_csv) {
-    open_file->content = csv_of(*file);
+  if (auto csv = file->as<ResultsCsvNode>()) {
+    auto answer = answer_of(*csv->query);
+    open_file->content = results_csv(*answer->rows, answer->selected);
     // Regenerated text whose size may differ from the size the kernel saw: bypass the page cache.
     opened.direct_io = true;
   } else {
-    if (!file->object) throw Error(EIO, "no metadata for " + file->url);
-    open_file->reader = fetcher_.open(*file->object);
+    auto archive_file = file->as<ArchiveFileNode>();
+    if (!archive_file || !archive_file->object) throw Error(EIO, "no metadata for " + file->name);
+    open_file->reader = fetcher_.open(*archive_file->object);
     prefetch_next_small_files(*file);
     // Archive files do not change under one URL + validator: keep the kernel's pages.
     opened.keep_cache = true;
@@ -347,8 +369,9 @@ void Filesystem::prefetch_next_small_files(const Node& file) {
   } catch (const Error&) {
     return;
   }
-  std::optional<std::string> url = parent->kind == NodeKind::row ? std::nullopt : std::optional(parent->url);
-  if (parent->kind == NodeKind::row) url = remote_->cached_directory_of(parent->query->cone, parent->row_name);
+  std::optional<std::string> url;
+  if (auto row = parent->as<RowNode>()) url = remote_->cached_directory_of(row->query->cone, row->row_name);
+  if (auto dir = parent->as<ArchiveDirNode>()) url = dir->url;
   if (!url) return;
   auto listing = remote_->cached_listing(*url);
   if (!listing) return;
@@ -374,7 +397,7 @@ cache::ReadReply Filesystem::read(std::uint64_t handle, std::uint64_t offset, st
     if (it == handles_.end()) throw Error(EBADF, "file handle " + std::to_string(handle) + " is not open");
     file = it->second;
   }
-  if (file->node->kind == NodeKind::results_csv) {
+  if (file->node->as<ResultsCsvNode>()) {
     cache::ReadReply reply;
     reply.offset = offset;
     if (offset < file->content.size()) reply.bytes = file->content.substr(offset, size);

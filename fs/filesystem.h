@@ -10,13 +10,15 @@
 //   /.../<row>/                          the row's DataLink directory product, mirrored
 //   /.../<row>/<sub>/<file>              archive files, read lazily through the block cache
 //
-// Inode numbers are never reused during a mount and nodes are kept until unmount (lookups
-// counts are not tracked): a node is a few hundred bytes, and a user walks far fewer than a
-// million of them in one mount.
+// Inode numbers are never reused during a mount. Nodes live while the kernel holds a lookup
+// of them (forget() ends that) or an open file does; nodes only a listing created (readdir
+// hands out inode numbers without a lookup) are kept for the most recent kMaxUnreferencedNodes,
+// so memory is bounded whatever is walked.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <set>
@@ -33,6 +35,8 @@
 namespace hfs::fs {
 
 inline constexpr std::uint64_t kRootInode = 1;
+inline constexpr std::size_t kMaxUnreferencedNodes = 100000;
+inline constexpr std::size_t kMaxListedTargets = 1000;
 
 struct Attributes {
   std::uint64_t ino = 0;
@@ -69,7 +73,12 @@ class Filesystem {
  public:
   Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::Fetcher& fetcher);
 
+  // A successful lookup counts one kernel reference to the node (FUSE's lookup count).
   Entry lookup(std::uint64_t parent, const std::string& name);
+  // The kernel dropped `count` references (FUSE forget); at zero the node may go.
+  void forget(std::uint64_t ino, std::uint64_t count);
+  // How many nodes are held (tests of bounded memory).
+  std::size_t node_count() const;
   Attributes getattr(std::uint64_t ino);
   // getattr with the time the kernel may keep the answer (the README's table).
   Entry stat(std::uint64_t ino);
@@ -88,19 +97,33 @@ class Filesystem {
 
   std::shared_ptr<const Node> node(std::uint64_t ino) const EXCLUDES(nodes_mutex_);
   // Returns the existing child node of that name, or registers `child` under a new inode.
-  std::shared_ptr<const Node> intern(std::uint64_t parent, const std::string& name, Node child)
+  // `counted`: the kernel is told this node (a lookup reply): its lookup count goes up.
+  std::shared_ptr<const Node> intern(std::uint64_t parent, const std::string& name, Node child, bool counted)
       EXCLUDES(nodes_mutex_);
   std::shared_ptr<const Node> lookup_node(const Node& parent, const std::string& name);
   std::shared_ptr<const Node> lookup_in_query(const Node& parent, const std::string& name);
   std::shared_ptr<const Node> lookup_in_archive(const Node& parent, const std::string& name);
-  std::vector<std::pair<std::string, Node>> children(const Node& directory);
+  std::vector<Node> children(const Node& directory);
   std::optional<std::string> archive_url_of(const Node& directory);
-  Node archive_child(const Node& parent, const ArchiveEntry& entry);
   static unsigned prefetch_levels_below(const Node& directory);
   void prefetch_next_small_files(const Node& file);
-  std::string csv_of(const Node& csv_node);
+  // The rows of a query directory after its filters, and the size of its CSV text: computed
+  // once per cone answer and filter path, shared by lookup, readdir, stat and open.
+  struct FilteredAnswer {
+    std::shared_ptr<const ResultRows> rows;
+    std::vector<std::size_t> selected;
+    std::uint64_t csv_size = 0;
+  };
+  std::shared_ptr<const FilteredAnswer> answer_of(const QueryPath& query);
+  // The one place each kind of child is built (lookup and readdir both come here).
+  Node csv_child(const Node& query_dir, const FilteredAnswer& answer);
+  Node row_child(const Node& query_dir, const std::string& row_name);
+  Node archive_child(const Node& parent, const ArchiveEntry& entry);
   Attributes attributes_of(const Node& node) const;
   Entry entry_of(const Node& node) const;
+  // Drops name and inode of a node nobody references any more.
+  void drop_locked(std::uint64_t ino) REQUIRES(nodes_mutex_);
+  void note_unreferenced_locked(std::uint64_t ino) REQUIRES(nodes_mutex_);
 
   const FilesystemConfig config_;
   std::shared_ptr<RemoteView> remote_;
@@ -108,11 +131,22 @@ class Filesystem {
   const std::int64_t mount_time_;
 
   // LOCK ORDER: nodes_mutex_ before handles_mutex_; no remote call is made while holding either.
+  struct NodeSlot {
+    std::shared_ptr<const Node> node;
+    std::uint64_t lookups = 0;  // kernel references (lookup replies minus forgets)
+  };
   mutable Mutex nodes_mutex_;
-  std::unordered_map<std::uint64_t, std::shared_ptr<const Node>> nodes_ GUARDED_BY(nodes_mutex_);
+  std::unordered_map<std::uint64_t, NodeSlot> nodes_ GUARDED_BY(nodes_mutex_);
   std::map<std::pair<std::uint64_t, std::string>, std::uint64_t> names_ GUARDED_BY(nodes_mutex_);
-  std::map<std::uint64_t, std::set<std::string>> looked_up_targets_ GUARDED_BY(nodes_mutex_);
+  // Nodes with no kernel reference, oldest first: dropped beyond kMaxUnreferencedNodes.
+  std::deque<std::uint64_t> unreferenced_ GUARDED_BY(nodes_mutex_);
+  // Per table directory: the targets looked up, most recent last, at most kMaxListedTargets
+  // (a table directory must not list every coordinate ever probed).
+  std::map<std::uint64_t, std::vector<std::string>> looked_up_targets_ GUARDED_BY(nodes_mutex_);
   std::uint64_t next_ino_ GUARDED_BY(nodes_mutex_) = kRootInode + 1;
+
+  Mutex answers_mutex_;  // a leaf
+  std::map<std::string, std::shared_ptr<const FilteredAnswer>> answers_ GUARDED_BY(answers_mutex_);
 
   Mutex handles_mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_ GUARDED_BY(handles_mutex_);

@@ -103,6 +103,19 @@ void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   });
 }
 
+// The kernel dropped references to inodes: no reply but fuse_reply_none, and nothing that can
+// fail (forget has no error to report).
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  filesystem_of(req).forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  auto& filesystem = filesystem_of(req);
+  for (size_t i = 0; i < count; ++i) filesystem.forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   translate(req, "getattr", describe(ino), [&] {
     auto entry = filesystem_of(req).stat(ino);
@@ -247,6 +260,8 @@ fuse_lowlevel_ops make_operations() {
   fuse_lowlevel_ops ops{};
   ops.init = op_init;
   ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
   ops.getattr = op_getattr;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;

@@ -1,5 +1,6 @@
 #include "fs/mount_context.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace hfs::fs {
@@ -17,6 +18,8 @@ void start_mount_context(MountContext& context) {
   vo::EngineOptions engine_options;
   engine_options.connections_per_host = options.connections;
   engine_options.user_agent = std::string("heasarcfs/") + HEASARCFS_VERSION;
+  // A connect never waits longer than the whole operation may take.
+  if (timeout.count() > 0) engine_options.connect_timeout = std::min(engine_options.connect_timeout, timeout);
   context.engine = vo::make_curl_engine(engine_options);
   context.transport = vo::make_engine_transport(context.engine, timeout);
   // timeout= is the deadline of one remote operation, retries included: a hung server costs

@@ -21,6 +21,9 @@ namespace hfs::fs {
 struct MountContext {
   MountOptions options;
   std::unique_ptr<cache::ObjectStore> store;
+  // Every HTTP request of the mount goes through this one engine (the transport below, range
+  // reads). Declared after the store its callbacks write into, so it stops (ending what is
+  // still in flight) before the store goes.
   std::shared_ptr<vo::TransferEngine> engine;
   std::shared_ptr<vo::HttpTransport> transport;
   std::unique_ptr<cache::Fetcher> fetcher;

@@ -23,6 +23,11 @@ std::string name_key(const std::string& name) {
 
 }  // namespace
 
+bool is_usable_name(std::string_view name) {
+  return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+         name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+}
+
 std::string RemoteView::directory_key(const ConeQuery& query, const std::string& row_name) {
   return query.cache_key() + "|" + row_name;
 }
@@ -68,7 +73,13 @@ Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& fli
 
 std::vector<vo::TableService> RemoteView::tables() {
   auto tables = cached<Tables>(tables_, tables_flight_, "tables", ttls_.tables, [&] {
-    return std::make_shared<const std::vector<vo::TableService>>(vo_->cone_tables());
+    auto found = vo_->cone_tables();
+    std::erase_if(found, [](const vo::TableService& table) {
+      if (is_usable_name(table.name)) return false;
+      log::warn("registry", "skipping table '" + table.ivoid.substr(0, 300) + "': its name cannot be a file name");
+      return true;
+    });
+    return std::make_shared<const std::vector<vo::TableService>>(std::move(found));
   });
   return *tables;
 }
@@ -163,6 +174,11 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
       }
     }
     for (auto& entry : index) {
+      if (!is_usable_name(entry.name)) {
+        log::warn("archive", "skipping an entry of " + dir_url + " whose name cannot be a file name (" +
+                                 std::to_string(entry.name.size()) + " bytes, or with '/' or NUL)");
+        continue;
+      }
       ArchiveEntry archive_entry;
       archive_entry.name = entry.name;
       archive_entry.is_dir = entry.is_dir;

@@ -57,6 +57,11 @@ struct ArchiveListing {
   const ArchiveEntry* find(const std::string& name) const;
 };
 
+// Whether a name from a remote listing or the registry can be a name in the tree: 1 to 255
+// bytes (NAME_MAX), no '/', no NUL, not "." or "..". Others are skipped with a log line, so
+// nothing is listed that cannot be looked up.
+bool is_usable_name(std::string_view name);
+
 class RemoteView : public std::enable_shared_from_this<RemoteView> {
  public:
   RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive, RemoteTtls ttls = {},

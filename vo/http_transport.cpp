@@ -1,6 +1,6 @@
 // The transport-independent parts of vo/http_transport.h: header lookup, Content-Range and
-// HTTP-date parsing, and the retry loop the clients share. The libcurl transport itself is in
-// vo/curl_transport.cpp.
+// HTTP-date parsing, and the retry loop the clients share. The libcurl transport itself is the
+// transfer engine (vo/curl_engine.cpp) and vo/engine_transport.cpp.
 #include "common/text.h"
 #include "vo/http_transport.h"
 

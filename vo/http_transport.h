@@ -1,5 +1,6 @@
-// HTTP requests, behind an interface: CurlTransport talks to the network; tests substitute an
-// in-memory transport (tests/support/fake_transport.h) or a failing decorator.
+// HTTP requests, behind an interface: the engine transport (vo/transfer_engine.h) talks to the
+// network; tests substitute an in-memory transport (tests/support/fake_transport.h) or a
+// failing decorator.
 #pragma once
 
 #include <chrono>
@@ -100,11 +101,12 @@ struct CurlTransportOptions {
   std::chrono::milliseconds stall_timeout{15000};
   long max_redirects = 5;                         // more -> ELOOP
   std::uint64_t max_body_bytes = 64ull << 20;     // a larger body -> EFBIG (bounds memory)
-  unsigned max_idle_handles = 16;                 // easy handles (and their connections) kept
+  unsigned connections_per_host = 8;              // kept alive and reused
 };
 
-// libcurl-backed transport. Keeps a pool of easy handles (so connections are reused with
-// keep-alive) shared by all threads; honours http_proxy/https_proxy/no_proxy like curl does.
+// A libcurl-backed transport with a transfer engine of its own (make_curl_engine plus
+// make_engine_transport, vo/transfer_engine.h): for a client used alone (tests, tools). A mount
+// builds one engine and shares it instead. Honours http_proxy/https_proxy/no_proxy like curl.
 std::unique_ptr<HttpTransport> make_curl_transport(const CurlTransportOptions& options);
 
 // How the VO and archive clients retry transient failures: 5xx (but 501/505) and 429 answers,

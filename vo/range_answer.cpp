@@ -75,14 +75,3 @@ void check_range_head(const ObjectInfo& expected, std::uint64_t offset, std::uin
 }
 
 }  // namespace hfs::vo
-
-namespace hfs::vo {
-
-std::optional<std::string> ResponseHead::header(const std::string& lower_name) const {
-  std::optional<std::string> found;
-  for (const auto& [name, value] : headers)
-    if (name == lower_name) found = value;
-  return found;
-}
-
-}  // namespace hfs::vo

@@ -21,7 +21,8 @@
 //   woken at once for it (curl_multi_wakeup), not at its next poll.
 // - Callbacks run on the engine thread and must be quick (no blocking, no network): they write
 //   to the cache and notify waiters. on_headers and on_body return false to abort the transfer
-//   (then on_done gets the error the sink set, or EIO). on_done runs exactly once per submitted
+//   (then on_done gets EIO), or throw to abort it with that error (on_done gets what they
+//   threw: this is how a sink sets its reason, e.g. EFBIG over a size cap). on_done runs exactly once per submitted
 //   transfer, including transfers cancelled before they started and those still queued when
 //   the engine is destroyed (ECANCELED).
 // - Body bytes are handed over as libcurl receives them (no user-space buffering in the

@@ -16,7 +16,7 @@ send for "find the services of this HEASARC table":
 
 Anything else is refused with a message naming what is not supported (TAP: QUERY_STATUS ERROR).
 
-`Parser(text).parse()` returns the query as a dict (see Parser.parse); regtap.execute
+`Parser(text).parse()` returns the query as a dict (see Parser.parse); regtap_query.execute
 evaluates it. Errors (syntax, and anything unsupported, named) raise AdqlError.
 """
 

@@ -11,6 +11,15 @@ port of its own, with a config written into a private temp dir:
   * keep-alive without a request limit, sendfile, ETag from mtime+size;
   * `MergeSlashes On` (the default) so the NuSTAR `00/6//<obsid>/` double slash works.
 
+Who Apache runs as: the invoking user when that is not root. As root, Apache would drop to
+www-data for its workers (it refuses to serve as root), and www-data cannot enter a checkout
+under a 0700 directory (Debian 12's home directories, every `mktemp -d`): so as root the whole
+Apache runs as www-data (nobody if there is none) through setpriv, keeping the one capability
+CAP_DAC_READ_SEARCH, which lets it read the data wherever it lives and nothing more (it cannot
+write outside its temp dir; the config denies everything but the data and the icons). After the
+start, `check_serves` fetches the archive's top and one manifest file from Apache itself: if it
+still cannot read them the run fails at once with one line saying why, not with 403s later.
+
 Apache is started with PR_SET_PDEATHSIG=SIGTERM so it stops even if its parent is SIGKILLed;
 `stop()` sends SIGTERM and waits, then SIGKILLs the process group as a last resort.
 """
@@ -18,8 +27,10 @@ Apache is started with PR_SET_PDEATHSIG=SIGTERM so it stops even if its parent i
 from __future__ import annotations
 
 import ctypes
+import http.client
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -27,8 +38,10 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 APACHE_BIN = "/usr/sbin/apache2"
+SETPRIV = "/usr/bin/setpriv"         # util-linux: drops root for Apache, keeps one capability
 MODULE_DIR = Path("/usr/lib/apache2/modules")
 ICON_DIR = Path("/usr/share/apache2/icons")
 MIME_TYPES = Path("/etc/mime.types")  # read-only type table, not an apache2 config file
@@ -81,14 +94,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def render_config(tmp: Path, data_root: Path, port: int) -> str:
-    user_lines = ""
-    if os.geteuid() == 0:
+class ApacheError(RuntimeError):
+    """Apache did not start, or cannot serve the data: the message is one line saying why."""
+
+
+def unprivileged_account() -> pwd.struct_passwd:
+    for name in ("www-data", "nobody"):
         try:
-            pwd.getpwnam("www-data")
-            user_lines = "User www-data\nGroup www-data\n"
+            return pwd.getpwnam(name)
         except KeyError:
-            user_lines = "User nobody\nGroup nogroup\n"
+            pass
+    raise ApacheError("running as root, but neither www-data nor nobody exists to run "
+                      "Apache as (it refuses to run as root)")
+
+
+def pwd_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def _last_error_line(log: str) -> str:
+    """The reason in Apache's last error-log line, without its [time] [module] [pid] prefix."""
+    lines = [line for line in log.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return re.sub(r"^(\[[^]]*\] )+", "", lines[-1]).strip()
+
+
+def render_config(tmp: Path, data_root: Path, port: int) -> str:
     loads = "\n".join(f"LoadModule {name} {MODULE_DIR / so}" for name, so in MODULES)
     return f"""\
 # Written by scripts/local_heasarc/apache.py for one run of scripts/local-heasarc.
@@ -99,7 +134,7 @@ ErrorLog "{tmp}/error.log"
 LogLevel warn
 Mutex file:{tmp} default
 {loads}
-{user_lines}Listen 127.0.0.1:{port}
+Listen 127.0.0.1:{port}
 ServerName 127.0.0.1
 UseCanonicalName Off
 ServerTokens Prod
@@ -159,12 +194,13 @@ IndexIgnore .??* *~ *# RCS CVS *,v *,t manifest.tsv
 class Apache:
     """One private Apache httpd serving `data_root` on 127.0.0.1:<ephemeral port>."""
 
-    def __init__(self, data_root: Path, log=None):
+    def __init__(self, data_root: Path):
         self.data_root = Path(data_root).resolve()
         self.port = 0
         self.proc: subprocess.Popen | None = None
         self.tmp: Path | None = None
-        self._log = log or (lambda msg: None)
+        # As root: the unprivileged account Apache runs as (None: it runs as we do).
+        self.account = unprivileged_account() if os.geteuid() == 0 else None
 
     # -- lifecycle -------------------------------------------------------------------------
     @staticmethod
@@ -187,25 +223,12 @@ class Apache:
                     continue
             shutil.rmtree(d, ignore_errors=True)
 
-    def check_readable(self) -> None:
-        """As root, Apache's workers run as www-data: every directory above the data must be
-        searchable by others, or every archive request is a 403."""
-        if os.geteuid() != 0:
-            return
-        for d in [self.data_root, *self.data_root.parents]:
-            try:
-                if not d.stat().st_mode & 0o001:
-                    self._log(f"warning: {d} is not searchable by others; Apache (www-data) "
-                              "will answer 403 for the archive")
-                    return
-            except OSError:
-                return
-
     def start(self, attempts: int = 6, timeout: float = 20.0) -> int:
-        self.check_readable()
         self.remove_stale_dirs()
         self.tmp = Path(tempfile.mkdtemp(prefix="local-heasarc-apache-"))
         os.chmod(self.tmp, 0o755)
+        if self.account is not None:       # Apache writes its pid file and logs here
+            os.chown(self.tmp, self.account.pw_uid, self.account.pw_gid)
         last_error = ""
         for _ in range(attempts):
             port = free_port()
@@ -213,11 +236,16 @@ class Apache:
             conf.write_text(render_config(self.tmp, self.data_root, port))
             err_log = self.tmp / "error.log"
             stderr = open(self.tmp / "stderr.log", "wb")
-            self.proc = subprocess.Popen(
-                [APACHE_BIN, "-f", str(conf), "-DFOREGROUND"],
-                stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
-                preexec_fn=_die_with_parent, start_new_session=True, close_fds=True)
-            stderr.close()
+            try:
+                self.proc = subprocess.Popen(
+                    self.command(conf),
+                    stdin=subprocess.DEVNULL, stdout=stderr, stderr=stderr,
+                    preexec_fn=_die_with_parent, start_new_session=True, close_fds=True)
+            except OSError as e:
+                self.cleanup()
+                raise ApacheError(f"cannot run {e.filename or APACHE_BIN}: {e.strerror}")
+            finally:
+                stderr.close()
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if self.proc.poll() is not None:
@@ -239,7 +267,49 @@ class Apache:
             if "Address already in use" not in last_error and "could not bind" not in last_error:
                 break
         self.cleanup()
-        raise RuntimeError(f"apache2 did not start: {last_error.strip()[-2000:]}")
+        raise ApacheError("apache2 did not start: "
+                          + " / ".join(last_error.strip().splitlines()[-3:]))
+
+    def command(self, conf: Path) -> list[str]:
+        """apache2 in the foreground; as root, through setpriv as `account` keeping only
+        CAP_DAC_READ_SEARCH (read any file, enter any directory), so that the data is
+        readable wherever it lives (Apache itself refuses `User root`). The uid change clears
+        the parent-death signal _die_with_parent set, so setpriv sets it again."""
+        apache = [APACHE_BIN, "-f", str(conf), "-DFOREGROUND"]
+        if self.account is None:
+            return apache
+        keep = "-all,+dac_read_search"
+        return [SETPRIV, f"--reuid={self.account.pw_uid}", f"--regid={self.account.pw_gid}",
+                "--clear-groups", f"--inh-caps={keep}", f"--ambient-caps={keep}",
+                f"--bounding-set={keep}", "--pdeathsig=TERM", "--", *apache]
+
+    def user(self) -> str:
+        return self.account.pw_name if self.account is not None else pwd_name(os.geteuid())
+
+    def check_serves(self, paths: list[str]) -> None:
+        """GET each path (relative to the data root) from Apache itself; anything but 200
+        means it cannot read the archive data: raise ApacheError with one line saying why
+        (Apache's own reason from its error log) instead of serving 403s."""
+        for rel in paths:
+            url_path = "/" + quote(rel)
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                try:
+                    conn.request("GET", url_path, headers={"Range": "bytes=0-0"})
+                    response = conn.getresponse()
+                    response.read()
+                    status = response.status
+                finally:
+                    conn.close()
+            except (OSError, http.client.HTTPException) as e:
+                raise ApacheError(f"Apache on port {self.port} did not answer GET {url_path}: {e}")
+            if status not in (200, 206):
+                reason = _last_error_line(self.error_log()) or f"HTTP {status}"
+                raise ApacheError(
+                    f"Apache, running as {self.user()}, cannot serve the archive data in "
+                    f"{self.data_root} (GET {url_path}: {status}; {reason}); let {self.user()} "
+                    "enter every directory down to the files and read them, or put the data "
+                    "elsewhere with --data DIR / HEASARC_DATA")
 
     def _kill(self) -> None:
         proc = self.proc

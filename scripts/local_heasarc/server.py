@@ -1,19 +1,26 @@
 """The local HEASARC: one loopback port answering as the real services do.
 
-  <base>/tap/sync, /tap/capabilities        RegTAP over TAP (VOTable BINARY, as GAVO answers)
-  <base>/cgi-bin/nph-sesame/<db>?<name>     CDS Sesame (plain text, %J line)
-  <base>/xamin/vo/cone?showoffsets&table=   Xamin Simple Cone Search (+ /cgi-bin/vo/cone/coneGet.pl)
-  <base>/xamin/vo/datalink/<table>?ID=      DataLink
-  <base>/FTP/...                            the archive: a streaming reverse proxy to a private
-                                            Apache httpd (mod_autoindex, Range, ETag, ...)
+  <base>/tap/sync, /tap/capabilities        RegTAP over TAP (VOTable BINARY, as GAVO answers):
+                                            registry_tap.py; ADQL over the rr tables in
+                                            regtap_query.py, adql.py, regtap_records.py
+  <base>/cgi-bin/nph-sesame/<db>?<name>     CDS Sesame (plain text, %J line): sesame.py
+  <base>/xamin/vo/cone?showoffsets&table=   Xamin Simple Cone Search (+ /cgi-bin/vo/cone/
+                                            coneGet.pl): cone_search.py
+  <base>/xamin/vo/datalink/<table>?ID=      DataLink: datalink.py
+  <base>/, /xamin/bib, anything else        home, bibliography and 404 pages: pages.py
+  <base>/FTP/...                            the archive: a streaming reverse proxy
+                                            (archive_proxy.py) to a private Apache httpd
+                                            (apache.py: mod_autoindex, Range, ETag, ...)
   <base>/_local_heasarc/{knobs,reset,log}   control: knobs and the request log (no real service
-                                            uses this path)
+                                            uses this path): control.py
 
-Knobs (latency, rate cap, faults) and the request log apply to every request but the control
-ones, the archive included. See knobs.py. Run through scripts/local-heasarc.
+routes.py maps paths to those handlers; http_server.py reads each request into a
+request.Request and writes its answer through response_writer.py. Knobs (latency, rate cap,
+faults) and the request log apply to every request but the control ones, the archive
+included. See knobs.py. Run through scripts/local-heasarc.
 
 This module is the run itself: the command line, the archive data check, Apache and the
-HTTP front (http_front.py) started, the URLs printed, served until SIGINT/SIGTERM/SIGHUP.
+HTTP server started, the URLs printed, served until SIGINT/SIGTERM/SIGHUP.
 """
 
 from __future__ import annotations
@@ -25,9 +32,9 @@ import sys
 import threading
 from pathlib import Path
 
-from .apache import Apache
-from .app import REPO_ROOT, App, _eprint
-from .http_front import Server
+from .apache import Apache, ApacheError
+from .app import CAPABILITIES_SAMPLE, REPO_ROOT, App, _eprint
+from .http_server import Server
 from .knobs import KnobError, Knobs, RequestLog
 
 
@@ -88,12 +95,22 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
-    log = RequestLog(args.request_log)
-    app = App(catalog, data_root, knobs, log)
-    apache = Apache(data_root, log=_eprint)
-    server = None
     try:
-        app.apache_port = apache.start()
+        app = App(catalog, data_root, knobs, RequestLog(args.request_log))
+    except OSError as e:
+        _eprint(f"cannot read {e.filename or CAPABILITIES_SAMPLE}: {e.strerror}")
+        return 1
+    log = app.log
+    server = None
+    apache = None
+    try:
+        try:
+            apache = Apache(data_root)
+            app.apache_port = apache.start()
+            apache.check_serves(["FTP/", *app.manifest.sample_files()])
+        except ApacheError as e:
+            _eprint(str(e))
+            return 1
         app.apache_pid = apache.proc.pid if apache.proc else 0
         try:
             server = Server(("127.0.0.1", args.port), app)
@@ -120,7 +137,8 @@ def main(argv=None) -> int:
         if server is not None:
             server.shutdown()
             server.server_close()
-        apache.stop()
+        if apache is not None:
+            apache.stop()
         log.close()
 
 

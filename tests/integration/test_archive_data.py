@@ -29,10 +29,8 @@ import unittest
 import warnings
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import DATA_DIR as DATA, SOURCE_DIR, read_manifest  # noqa: E402
-
-sys.path.insert(0, str(Path(SOURCE_DIR) / "scripts"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from heasarc_kit import DATA_DIR as DATA, SOURCE_DIR, read_manifest  # noqa: E402
 from local_heasarc import catalog, make_archive  # noqa: E402
 
 from astropy.io import fits  # noqa: E402

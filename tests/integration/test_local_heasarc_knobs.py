@@ -19,13 +19,10 @@ import unittest
 import urllib.request
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from heasarc_fixture import SOURCE_DIR, LocalHeasarc  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from heasarc_kit import SOURCE_DIR, LocalHeasarc  # noqa: E402
 
 SAMPLES = SOURCE_DIR / "tests" / "data" / "samples"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/heasarc/samples")
 OBSID = "60001111003"
 OBS_DIR = f"/FTP/nustar/data/obs/00/6//{OBSID}/"
 

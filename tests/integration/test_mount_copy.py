@@ -9,9 +9,8 @@ import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import LocalHeasarc, read_manifest  # noqa: E402
-from mount_fixture import Mount  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from heasarc_kit import LocalHeasarc, Mount, read_manifest  # noqa: E402
 
 OBSID = "60001111003"
 WGET = ("wget -q -nH --no-check-certificate --no-parent --cut-dirs=6 -r -l0 -c -N -np -R 'index*'"

@@ -17,9 +17,8 @@ import threading
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import LocalHeasarc, read_manifest  # noqa: E402
-from mount_fixture import HEASARCFS, Mount, is_mounted  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from heasarc_kit import HEASARCFS, LocalHeasarc, Mount, is_mounted, read_manifest  # noqa: E402
 
 OBSID = "60001111003"
 PREFIX = f"FTP/nustar/data/obs/00/6/{OBSID}/"
@@ -38,6 +37,9 @@ class MountEdges(unittest.TestCase):
     def tearDownClass(cls):
         cls.mount.__exit__(None, None, None)
         cls.heasarc.stop()
+
+    def setUp(self):
+        self.addCleanup(self.mount.check_log)      # the daemon logged nothing unexpected
 
     def row(self, *parts):
         return self.mount.p("numaster", "NGC4151", "exposure_a>=50000", OBSID, *parts)
@@ -119,6 +121,8 @@ class MountEdges(unittest.TestCase):
         self.assertEqual(rows("PI>=miller", "grating=NONE"), ["7829", "7830"])
         self.assertEqual(rows("grating=NONE", "grating=NONE"), ["7829", "7830"])  # repeated: the same
         self.assertEqual(rows("obsid>5"), ["7829", "7830"])                # text order: "3052" < "5"
+        self.mount.allow(r" warn filter: chanmaster: filter 'exposure>lots': column 'exposure' is "
+                         r"numeric \(double\) and 'lots' is not a number$", once=True)
         with self.assertRaises(FileNotFoundError):
             os.listdir(self.mount.p(*target, "exposure>lots"))
 
@@ -209,6 +213,8 @@ class MountEdges(unittest.TestCase):
             open(self.row("hk"), "rb").read()
 
     def test_unknown_names_are_enoent_at_every_level(self):
+        self.mount.allow(r" warn filter: numaster: filter 'nosuchcolumn=1': no column 'nosuchcolumn'; "
+                         r"the columns are: ", once=True)
         for parts in [("no_such_table",), ("numaster", ".hidden"), ("numaster", "NGC4151", "no_such_row"),
                       ("numaster", "NGC4151", "exposure_a>=50000", "60001111002"),
                       ("numaster", "NGC4151", "nosuchcolumn=1"), (OBSID + "x",),

@@ -11,13 +11,17 @@ import sys
 import time
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import LocalHeasarc, read_manifest  # noqa: E402
-from mount_fixture import Mount  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from heasarc_kit import LocalHeasarc, Mount, read_manifest  # noqa: E402
 
 OBSID = "60001111003"
 PREFIX = f"FTP/nustar/data/obs/00/6/{OBSID}/"
 DEADLINE_S = 3
+# What the daemon's log says a fault did to a GET (curl's words, or the status).
+FAULT_MESSAGES = {"5xx": r"HTTP 503",
+                  "reset": r"Recv failure: Connection reset by peer",
+                  "truncate": r"transfer closed with \d+ bytes remaining to read",
+                  "ignore_range": r"(?!)"}        # answered in full: retried by nobody, no warning
 
 
 class MountFaults(unittest.TestCase):
@@ -46,11 +50,20 @@ class MountFaults(unittest.TestCase):
         # A regex: DataLink's NuSTAR directory URLs carry a double slash (…/00/6//<obsid>/).
         return f"/FTP/.*/{OBSID}/{re.escape(relative)}$"
 
+    def allow_failed_gets(self, relative, why, read_fails=False):
+        """The daemon's warnings for `relative` under this test's fault: its retries after `why`
+        and, when the fault outlasts them, the failed read."""
+        url = r"http://127\.0\.0\.1:\d+/FTP/\S*/" + re.escape(relative)
+        self.mount.allow(rf" warn archive: retry [1-3]/3 of GET {url} in \d+ ms after (GET {url}: )?({why})$")
+        if read_fails:
+            self.mount.allow(rf" warn read: inode \d+ at \d+\+\d+: .*: GET {url}\b.*: ({why})$")
+
     def data_gets(self, relative):
         return [e for e in self.heasarc.requests_for(relative.replace(".", r"\.") + "$", "GET")]
 
     def assert_reads_right_bytes(self, relative, fault, **knobs):
         path, sha = self.listed(relative)
+        self.allow_failed_gets(relative, FAULT_MESSAGES[fault])
         self.heasarc.clear_log()
         self.heasarc.set_knobs(fault=fault, fault_path=self.fault_path(relative), **knobs)
         with open(path, "rb") as f:
@@ -65,6 +78,8 @@ class MountFaults(unittest.TestCase):
     # -- deadlines ------------------------------------------------------------------------------
     def test_hung_cone_search_fails_within_the_deadline_and_is_not_cached(self):
         self.heasarc.set_knobs(fault="hang", fault_path="/xamin/vo/cone")
+        self.mount.allow(r" warn opendir: inode \d+: Connection timed out: GET http://127\.0\.0\.1:\d+/xamin/vo/cone\?"
+                         r".*: Operation timed out after \d+ milliseconds")
         started = time.monotonic()
         with self.assertRaises(OSError) as raised:
             os.listdir(self.mount.p("numaster", "M 31"))
@@ -80,6 +95,8 @@ class MountFaults(unittest.TestCase):
     def test_hung_archive_read_fails_within_the_deadline(self):
         path, _ = self.listed("auxil/nu60001111003_orb.fits.gz")
         self.heasarc.set_knobs(fault="hang", fault_path=self.fault_path("auxil/nu60001111003_orb.fits.gz"))
+        self.mount.allow(r" warn read: inode \d+ at \d+\+\d+: Connection timed out: GET http://127\.0\.0\.1:\d+/FTP/"
+                         r"\S*/auxil/nu60001111003_orb\.fits\.gz: Operation timed out after \d+ milliseconds")
         started = time.monotonic()
         with self.assertRaises(OSError) as raised:
             with open(path, "rb") as f:
@@ -115,6 +132,7 @@ class MountFaults(unittest.TestCase):
                         "5xx": "pipe.log"}[fault]
             with self.subTest(fault=fault):
                 path, sha = self.listed(relative)
+                self.allow_failed_gets(relative, FAULT_MESSAGES[fault], read_fails=True)
                 self.heasarc.set_knobs(fault=fault, fault_path=self.fault_path(relative))
                 try:
                     with open(path, "rb") as f:

@@ -9,9 +9,8 @@ import sys
 import tempfile
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import LocalHeasarc  # noqa: E402
-from mount_fixture import Mount  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+from heasarc_kit import LocalHeasarc, Mount  # noqa: E402
 
 from astropy.io import fits  # noqa: E402
 

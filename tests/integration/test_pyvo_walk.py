@@ -17,16 +17,11 @@ from pathlib import Path
 import requests
 from astropy.io.votable import parse as parse_votable
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-from heasarc_fixture import SOURCE_DIR, LocalHeasarc  # noqa: E402
-
-sys.path.insert(0, str(SOURCE_DIR / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from heasarc_kit import SOURCE_DIR, LocalHeasarc  # noqa: E402
 from local_heasarc import catalog  # noqa: E402
 
 SAMPLES = SOURCE_DIR / "tests" / "data" / "samples"
-if not SAMPLES.exists():
-    SAMPLES = Path("/work/shared/heasarc/samples")
 NGC4151 = (182.63573325, 39.40585097)
 SEP = ":::py VO sep:::"
 PYVO_COLUMNS = ["ivoid", "res_type", "short_name", "res_title", "content_level",

@@ -99,6 +99,50 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> parse_range(const std::st
 
 }  // namespace
 
+void Gate::release(int answers) {
+  MutexLock lock(mutex_);
+  permits_ += answers;
+  changed_.notify_all();
+}
+
+void Gate::open() {
+  MutexLock lock(mutex_);
+  open_ = true;
+  changed_.notify_all();
+}
+
+int Gate::held() const {
+  MutexLock lock(mutex_);
+  return held_;
+}
+
+bool Gate::wait_until_held(int count, std::chrono::milliseconds limit) const {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  MutexLock lock(mutex_);
+  while (held_ < count) {
+    if (changed_.wait_until(mutex_, give_up) == std::cv_status::timeout) return held_ >= count;
+  }
+  return true;
+}
+
+bool Gate::pass() {
+  MutexLock lock(mutex_);
+  ++held_;
+  changed_.notify_all();
+  while (!open_ && !abandoned_ && permits_ == 0) changed_.wait(mutex_);
+  --held_;
+  changed_.notify_all();
+  if (abandoned_) return false;
+  if (!open_) --permits_;
+  return true;
+}
+
+void Gate::abandon() {
+  MutexLock lock(mutex_);
+  abandoned_ = true;
+  changed_.notify_all();
+}
+
 TestHttpServer::TestHttpServer() {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw std::runtime_error("test server: socket failed");
@@ -136,6 +180,7 @@ void TestHttpServer::remove(const std::string& target) {
 
 void TestHttpServer::set_faults(const std::string& target, Faults faults) {
   MutexLock lock(mutex_);
+  if (faults.gate) gates_.push_back(faults.gate);
   faults_[target] = std::move(faults);
 }
 
@@ -147,6 +192,15 @@ std::vector<TestHttpServer::LoggedRequest> TestHttpServer::requests() const {
 std::size_t TestHttpServer::request_count() const {
   MutexLock lock(mutex_);
   return log_.size();
+}
+
+bool TestHttpServer::wait_for_requests(std::size_t count, std::chrono::milliseconds limit) const {
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  MutexLock lock(mutex_);
+  while (requests_seen_ < count) {
+    if (logged_cv_.wait_until(mutex_, give_up) == std::cv_status::timeout) return requests_seen_ >= count;
+  }
+  return true;
 }
 
 void TestHttpServer::clear_log() {
@@ -170,13 +224,16 @@ void TestHttpServer::reset_max_in_flight() {
 }
 
 void TestHttpServer::stop() {
+  std::vector<std::shared_ptr<Gate>> gates;
   {
     MutexLock lock(mutex_);
     if (stopping_ && listen_fd_ < 0) return;
     stopping_ = true;
     for (int fd : open_fds_) ::shutdown(fd, SHUT_RDWR);
+    gates = gates_;
   }
   stopped_cv_.notify_all();
+  for (const auto& gate : gates) gate->abandon();
   if (accept_thread_.joinable()) accept_thread_.join();
   std::vector<std::thread> threads;
   {
@@ -347,6 +404,7 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
     MutexLock lock(mutex_);
     request.id = ++requests_seen_;
     log_.push_back(request);
+    logged_cv_.notify_all();
     max_in_flight_ = std::max(max_in_flight_, ++in_flight_);
     std::string key = routes_.count(request.target) ? request.target : request.path;
     if (auto found = routes_.find(key); found != routes_.end()) route = found->second;
@@ -378,6 +436,7 @@ TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::
     return after;
   };
 
+  if (faults.gate && !faults.gate->pass()) return finish(After::close);
   if (faults.delay.count() > 0 && !sleep_unless_stopped(faults.delay)) return finish(After::close);
   if (!failing && faults.hang) {
     wait_until_stopped_or_closed(fd);

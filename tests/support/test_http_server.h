@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <thread>
@@ -22,6 +23,33 @@
 #include "common/thread_annotations.h"
 
 namespace hfs::test {
+
+// Holds answers at the server until the test lets them go: a request on a gated route is read,
+// logged and counted as in flight, then waits here. A test learns what a client has in flight
+// (held()) and releases answers one at a time or all at once, so concurrency and ordering are
+// observed with latches, not with sleeps. Waits end early when the server stops.
+class Gate {
+ public:
+  void release(int answers = 1) EXCLUDES(mutex_);  // lets that many held (or later) answers go
+  void open() EXCLUDES(mutex_);                    // lets every answer go, now and later
+  int held() const EXCLUDES(mutex_);               // answers waiting now
+  // Blocks until at least `count` answers wait; false after `limit` (a test failure, not a
+  // measurement: the limit only turns a hang into a message).
+  bool wait_until_held(int count, std::chrono::milliseconds limit = std::chrono::seconds(60)) const
+      EXCLUDES(mutex_);
+
+  // The server's side: waits for a permit; false when the server stops first.
+  bool pass() EXCLUDES(mutex_);
+  void abandon() EXCLUDES(mutex_);
+
+ private:
+  mutable Mutex mutex_;  // a leaf
+  mutable std::condition_variable_any changed_;
+  int permits_ GUARDED_BY(mutex_) = 0;
+  int held_ GUARDED_BY(mutex_) = 0;
+  bool open_ GUARDED_BY(mutex_) = false;
+  bool abandoned_ GUARDED_BY(mutex_) = false;
+};
 
 class TestHttpServer {
  public:
@@ -49,6 +77,7 @@ class TestHttpServer {
     bool hang = false;            // read the request, never answer (until the client or stop())
     std::chrono::milliseconds delay{0};  // wait before answering
     int times = -1;  // reset/truncate/stall/ignore_range/hang hit the next N answers only; -1: all
+    std::shared_ptr<Gate> gate{};  // every answer of the route waits for it (after the log)
   };
 
   struct LoggedRequest {
@@ -81,6 +110,9 @@ class TestHttpServer {
 
   std::vector<LoggedRequest> requests() const;
   std::size_t request_count() const;
+  // Blocks until at least `count` requests have arrived since the server started (clear_log
+  // does not reset the count); false after `limit`, see Gate.
+  bool wait_for_requests(std::size_t count, std::chrono::milliseconds limit = std::chrono::seconds(60)) const;
   void clear_log();
   int connections_accepted() const;
   int max_in_flight() const;  // most requests being answered at once since the last reset
@@ -104,6 +136,8 @@ class TestHttpServer {
   // Lock order: mutex_ only (never held while sending or sleeping on a socket).
   mutable Mutex mutex_;
   std::condition_variable_any stopped_cv_;  // notified by stop(); waited on with mutex_ itself
+  mutable std::condition_variable_any logged_cv_;  // notified when a request is logged
+  std::vector<std::shared_ptr<Gate>> gates_ GUARDED_BY(mutex_);  // abandoned by stop()
   bool stopping_ GUARDED_BY(mutex_) = false;
   std::map<std::string, Route> routes_ GUARDED_BY(mutex_);
   std::map<std::string, Faults> faults_ GUARDED_BY(mutex_);

@@ -559,3 +559,50 @@ BOOST_AUTO_TEST_CASE(opening_a_file_fetches_the_next_small_files_of_its_director
   }
   m.filesystem->release(opened.handle);
 }
+
+BOOST_AUTO_TEST_CASE(forgotten_nodes_go_and_a_table_lists_a_bounded_number_of_targets) {
+  Mount m;
+  auto table = m.walk({"numaster"});
+  const auto baseline = m.filesystem->node_count();
+  // 10^5 distinct coordinates, each looked up once and forgotten by the kernel.
+  for (int i = 0; i < 100000; ++i) {
+    auto name = std::to_string(10 + (i % 300) * 0.5) + "," + std::to_string(-60 + (i / 300) * 0.01);
+    auto entry = m.filesystem->lookup(table, name);
+    m.filesystem->forget(entry.attributes.ino, 1);
+  }
+  BOOST_TEST(m.filesystem->node_count() == baseline);
+  // Still referenced by the kernel: kept. The table lists only the most recent targets.
+  std::vector<std::uint64_t> held;
+  auto held_name = [](int i) { return std::to_string(i / 5) + "." + std::to_string(i % 5 * 2) + ",1"; };
+  for (int i = 0; i < 1500; ++i) held.push_back(m.filesystem->lookup(table, held_name(i)).attributes.ino);
+  BOOST_TEST(m.filesystem->node_count() == baseline + 1500);
+  auto listed = m.filesystem->readdir(table);
+  BOOST_TEST(listed.size() <= fs::kMaxListedTargets);
+  BOOST_TEST(listed.back().name == held_name(1499));
+  for (auto ino : held) m.filesystem->forget(ino, 1);
+  BOOST_TEST(m.filesystem->node_count() == baseline);
+}
+
+BOOST_AUTO_TEST_CASE(nodes_only_a_listing_made_are_bounded) {
+  Mount m;
+  std::vector<std::string> row = {"numaster", "NGC4151", "60001111005"};
+  m.names(row);
+  const auto after_one = m.filesystem->node_count();
+  for (int i = 0; i < 5; ++i) m.names(row);  // the same names: the same nodes
+  BOOST_TEST(m.filesystem->node_count() == after_one);
+}
+
+BOOST_AUTO_TEST_CASE(names_that_cannot_be_file_names_are_skipped_the_rest_is_served) {
+  Mount m;
+  const std::string dir = "http://fake/FTP/nustar/data/obs/00/6//60001111003/hk/";
+  m.heasarc.archive->add_file(dir + std::string(256, 'x'), "too long");
+  m.heasarc.archive->add_file(dir + std::string(255, 'y'), "just fits");
+  auto names = m.names({"numaster", "NGC4151", "60001111003", "hk"});
+  BOOST_TEST(names.count(std::string(255, 'y')) == 1);
+  BOOST_TEST(names.count(std::string(256, 'x')) == 0);
+  for (const auto& name : names) BOOST_TEST(name.size() <= 255u);
+  BOOST_TEST(fs::is_usable_name("ok.fits"));
+  BOOST_TEST(!fs::is_usable_name(std::string("a\0b", 3)));
+  BOOST_TEST(!fs::is_usable_name(".."));
+  BOOST_TEST(!fs::is_usable_name(""));
+}

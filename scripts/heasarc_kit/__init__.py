@@ -1,0 +1,22 @@
+"""The Python kit shared by the integration tests, the benchmarks and the demo.
+
+    sys.path.insert(0, "<checkout>/scripts")
+    from heasarc_kit import LocalHeasarc, Mount, read_manifest, DATA_DIR, HEASARCFS
+
+  LocalHeasarc   a private local HEASARC process on port 0 with knobs (heasarc_process.py)
+  Mount          a heasarcfs mount with timeouts and cleanup that fails the test when the daemon
+                 logs an unexpected warning or error (mount.py)
+  read_manifest  the archive data's manifest.tsv as {path: (size, sha256)} (manifest.py)
+  paths          SOURCE_DIR, BUILD_DIR, HEASARCFS, DATA_DIR, PYTHON (paths.py)
+
+Stdlib only; runs on Debian's /usr/bin/python3. See tests/README.md for which test tier and
+fault mechanism to use where.
+"""
+
+from .heasarc_process import LocalHeasarc
+from .manifest import read_manifest
+from .mount import DaemonLogError, Mount, is_mounted, unexpected_lines
+from .paths import BUILD_DIR, DATA_DIR, HEASARCFS, PYTHON, SOURCE_DIR
+
+__all__ = ["BUILD_DIR", "DATA_DIR", "DaemonLogError", "HEASARCFS", "LocalHeasarc", "Mount",
+           "PYTHON", "SOURCE_DIR", "is_mounted", "read_manifest", "unexpected_lines"]
