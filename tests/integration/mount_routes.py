@@ -102,22 +102,33 @@ def manifest_under(prefix: str) -> dict:
     return entries
 
 
+def argv_of(pid: int) -> list[bytes]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().split(b"\0")[:-1]
+    except OSError:
+        return []
+
+
+def heasarcfs_processes() -> list[int]:
+    """Pids of the heasarcfs processes (by argv[0]) other than this one: the daemons a mount
+    helper started are not this process's children."""
+    return [int(entry) for entry in os.listdir("/proc")
+            if entry.isdigit() and int(entry) != os.getpid()
+            and os.path.basename((argv_of(int(entry)) or [b""])[0]) == b"heasarcfs"]
+
+
 def processes_with(argument: str) -> list[int]:
-    """Pids of heasarcfs processes with `argument` (a mount point, a unique test path) as one
-    of their arguments: the daemons a mount helper started, which are not this process's
-    children."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if argv and os.path.basename(argv[0]) == b"heasarcfs" and argument.encode() in argv[1:]:
-            pids.append(int(entry))
-    return pids
+    """Pids of heasarcfs processes with `argument` (a mount point) as one of their arguments."""
+    return [pid for pid in heasarcfs_processes() if argument.encode() in argv_of(pid)[1:]]
+
+
+def read_text(path: str) -> str:
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 def status_field(pid: int, field: str) -> str:
