@@ -39,6 +39,18 @@ std::optional<std::string> home_directory() {
   return std::nullopt;
 }
 
+// Ends a mount context without its background pool dying on one of its own workers: a
+// listing prefetch job holds the RemoteView (and through it the pool) while it runs, so if
+// the context went first, the job's release would destroy the pool on the pool's own thread,
+// whose join of itself throws (std::terminate). So: no more calls (the filesystem first),
+// let the running and queued prefetches finish, then free the rest from this thread.
+void close_mount_context(std::unique_ptr<hfs::fs::MountContext> context) {
+  if (!context) return;
+  context->filesystem.reset();
+  if (context->background) context->background->wait_idle();
+  context.reset();
+}
+
 int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, const char* program) {
   // libfuse gets only what it needs: its own mount options (our -o options are ours).
   std::string mount_options = hfs::fs::fsname_option(options.source) + ",subtype=heasarcfs,ro";
@@ -124,7 +136,9 @@ int run_command(const std::vector<std::string>& args) {
   }
   hfs::fs::CliIo io{std::cout, STDOUT_FILENO, std::cerr,
                     std::chrono::duration_cast<std::chrono::milliseconds>(command.options.timeout)};
-  return hfs::fs::run_cli(command, *context->filesystem, io);
+  int status = hfs::fs::run_cli(command, *context->filesystem, io);
+  close_mount_context(std::move(context));
+  return status;
 }
 
 }  // namespace
@@ -155,5 +169,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "heasarcfs: %s\n", error.what());
     return 1;
   }
-  return serve(options, *context, argv[0]);
+  int status = serve(options, *context, argv[0]);
+  close_mount_context(std::move(context));
+  return status;
 }
