@@ -124,6 +124,16 @@ class CliVsMount(unittest.TestCase):
         self.assertEqual(bad.returncode, 2)
         self.assertIn("DEST", bad.stderr)
 
+    def test_the_mounts_cache_dir_is_refused_while_mounted(self):
+        # One process per cache directory: the command says who holds it, and reads nothing.
+        result = subprocess.run([str(HEASARCFS), "ls", "-o", f"registry={self.heasarc.registry},"
+                                 f"resolver={self.heasarc.resolver},cache_dir={self.mount.cache_dir}", TARGET],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(result.stdout, "")
+        self.assertEqual(len(result.stderr.splitlines()), 1, result.stderr)
+        self.assertIn("is in use by another heasarcfs", result.stderr)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
