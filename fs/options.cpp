@@ -14,10 +14,11 @@ namespace {
 constexpr std::string_view kFuseOptions[] = {"allow_other", "allow_root", "auto_unmount", "default_permissions",
                                              "nodev",       "nosuid",     "noexec",       "noatime",
                                              "nodiratime"};
-// Accepted and ignored. Kernel flags at their default (what mount.fuse3 appends: dev, suid),
-// or without meaning on a read-only filesystem whose files carry no set-id bits and no device
-// nodes (sync, atime updates); and the options that are mount(8)'s business, which a mount
-// helper may hand on: _netdev (wait for the network), noauto/auto (mount -a), nofail,
+// Accepted and ignored. dev, suid, exec: mount.fuse3 appends dev,suid to every mount, but the
+// mount keeps libfuse's nosuid,nodev (there are no device nodes or set-id files here, and
+// fusermount3 refuses dev/suid to users anyway). Flags without meaning on a read-only
+// filesystem (sync, atime updates). And the options that are mount(8)'s business, which a
+// mount helper may hand on: _netdev (wait for the network), noauto/auto (mount -a), nofail,
 // user/users/owner/group (who may mount), defaults. x-* options (x-systemd.*) too.
 constexpr std::string_view kIgnoredOptions[] = {
     "dev",     "suid",   "exec",  "async", "sync",  "dirsync", "atime",   "relatime", "norelatime", "strictatime",
