@@ -16,7 +16,7 @@ constexpr std::string_view kFuseOptions[] = {"allow_other", "allow_root", "auto_
                                              "nodiratime"};
 // Accepted and ignored. dev, suid, exec: mount.fuse3 appends dev,suid to every mount, but the
 // mount keeps libfuse's nosuid,nodev (there are no device nodes or set-id files here, and
-// fusermount3 refuses dev/suid to users anyway). Flags without meaning on a read-only
+// fusermount3 ignores dev/suid from users as unsafe anyway). Flags without meaning on a read-only
 // filesystem (sync, atime updates). And the options that are mount(8)'s business, which a
 // mount helper may hand on: _netdev (wait for the network), noauto/auto (mount -a), nofail,
 // user/users/owner/group (who may mount), defaults. x-* options (x-systemd.*) too.
