@@ -1,11 +1,17 @@
-// heasarcfs: parse the command line, open the cache, mount, serve until unmounted.
+// heasarcfs: parse the command line, open the cache, mount, serve until unmounted; or, with
+// ls/cat/cp as the first word, run that command on the same filesystem without a mount.
 #include <fuse_lowlevel.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <iostream>
 #include <string>
 #include <vector>
 
+#include "fs/cli.h"
 #include "fs/fuse_ops.h"
 #include "fs/mount_context.h"
 #include "fs/options.h"
@@ -20,9 +26,34 @@ std::optional<std::string> environment(const char* name) {
   return std::string(value);
 }
 
+// mount(8) runs its helpers with an empty environment, and mount.fuse3 -o setuid=USER does
+// not set HOME: the default cache directory then comes from the user's passwd entry.
+std::optional<std::string> home_directory() {
+  if (auto home = environment("HOME"); home && !home->empty()) return home;
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  if (getpwuid_r(getuid(), &entry, buffer.data(), buffer.size(), &found) == 0 && found && found->pw_dir &&
+      found->pw_dir[0])
+    return std::string(found->pw_dir);
+  return std::nullopt;
+}
+
+// Ends a mount context without its background pool dying on one of its own workers: a
+// listing prefetch job holds the RemoteView (and through it the pool) while it runs, so if
+// the context went first, the job's release would destroy the pool on the pool's own thread,
+// whose join of itself throws (std::terminate). So: no more calls (the filesystem first),
+// let the running and queued prefetches finish, then free the rest from this thread.
+void close_mount_context(std::unique_ptr<hfs::fs::MountContext> context) {
+  if (!context) return;
+  context->filesystem.reset();
+  if (context->background) context->background->wait_idle();
+  context.reset();
+}
+
 int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, const char* program) {
   // libfuse gets only what it needs: its own mount options (our -o options are ours).
-  std::string mount_options = "fsname=heasarcfs,subtype=heasarcfs,ro";
+  std::string mount_options = hfs::fs::fsname_option(options.source) + ",subtype=heasarcfs,ro";
   for (const auto& option : options.fuse_options) mount_options += "," + option;
   std::vector<std::string> fuse_args_text = {program, "-o", mount_options};
   if (options.debug) fuse_args_text.push_back("-d");
@@ -39,6 +70,9 @@ int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, 
   if (fuse_set_signal_handlers(session) != 0) {
     hfs::log::error("main", "could not install signal handlers");
   } else {
+    // A mount point /dev/fd/N is a /dev/fuse descriptor a privileged helper opened and mounted
+    // (mount.fuse3 -o drop_privileges, a container runtime): libfuse serves it as it is and
+    // leaves the unmount to whoever mounted it.
     if (fuse_session_mount(session, options.mountpoint.c_str()) != 0) {
       hfs::log::error("main", "could not mount on " + options.mountpoint);
     } else {
@@ -46,12 +80,27 @@ int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, 
       if (!options.foreground) hfs::log::use_syslog("heasarcfs");
       try {
         hfs::fs::start_mount_context(context);
-        hfs::log::info("main", "mounted on " + options.mountpoint + " (registry " + options.endpoints.registry +
-                                   ", cache " + options.cache_dir.string() + ")");
-        fuse_loop_config* config = fuse_loop_cfg_create();
-        fuse_loop_cfg_set_max_threads(config, 32);
-        status = fuse_session_loop_mt(session, config) == 0 ? 0 : 1;
-        fuse_loop_cfg_destroy(config);
+        hfs::log::info("main", "mounted " + options.source + " on " + options.mountpoint + " (registry " +
+                                   options.endpoints.registry + ", cache " + options.cache_dir.string() + ", " +
+                                   (options.single_threaded ? "single-threaded" : "multi-threaded") + ")");
+        // 0: unmounted (fusermount3 -u, umount, a lazy unmount once the last file closed);
+        // a signal number: SIGTERM/SIGINT/SIGHUP (libfuse unmounts below); negative: an error.
+        int result = 0;
+        if (options.single_threaded) {
+          result = fuse_session_loop(session);
+        } else {
+          fuse_loop_config* config = fuse_loop_cfg_create();
+          fuse_loop_cfg_set_max_threads(config, 32);
+          result = fuse_session_loop_mt(session, config);
+          fuse_loop_cfg_destroy(config);
+        }
+        if (result < 0) {
+          hfs::log::error("main", std::string("serving the mount failed: ") + std::strerror(-result));
+        } else {
+          status = 0;
+          hfs::log::info("main", result == 0 ? "unmounted, exiting"
+                                             : "signal " + std::to_string(result) + ", unmounting and exiting");
+        }
       } catch (const std::exception& error) {
         hfs::log::error("main", std::string("could not start: ") + error.what());
       }
@@ -64,13 +113,42 @@ int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, 
   return status;
 }
 
+int run_command(const std::vector<std::string>& args) {
+  hfs::fs::CliCommand command;
+  try {
+    command = hfs::fs::parse_cli_command(args, environment("XDG_CACHE_HOME"), home_directory());
+  } catch (const hfs::Error& error) {
+    std::fprintf(stderr, "heasarcfs: %s\n", error.what());
+    return 2;
+  }
+  if (command.options.show_help) {
+    std::fputs(hfs::fs::usage_text("heasarcfs").c_str(), stdout);
+    return 0;
+  }
+  hfs::log::set_threshold(command.options.log_level);
+  std::unique_ptr<hfs::fs::MountContext> context;
+  try {
+    context = hfs::fs::open_mount_context(command.options);
+    hfs::fs::start_mount_context(*context);
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "heasarcfs: %s\n", error.what());
+    return 1;
+  }
+  hfs::fs::CliIo io{std::cout, STDOUT_FILENO, std::cerr,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(command.options.timeout)};
+  int status = hfs::fs::run_cli(command, *context->filesystem, io);
+  close_mount_context(std::move(context));
+  return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && hfs::fs::is_cli_verb(args[0])) return run_command(args);
   hfs::fs::MountOptions options;
   try {
-    options = hfs::fs::parse_command_line(args, environment("XDG_CACHE_HOME"), environment("HOME"));
+    options = hfs::fs::parse_command_line(args, environment("XDG_CACHE_HOME"), home_directory());
   } catch (const hfs::Error& error) {
     std::fprintf(stderr, "heasarcfs: %s\n", error.what());
     return 2;
@@ -83,7 +161,7 @@ int main(int argc, char** argv) {
     std::printf("heasarcfs %s (libfuse %s)\n", HEASARCFS_VERSION, fuse_pkgversion());
     return 0;
   }
-  hfs::log::set_threshold(options.debug ? hfs::log::Level::debug : hfs::log::Level::info);
+  hfs::log::set_threshold(options.log_level);
   std::unique_ptr<hfs::fs::MountContext> context;
   try {
     context = hfs::fs::open_mount_context(options);
@@ -91,5 +169,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "heasarcfs: %s\n", error.what());
     return 1;
   }
-  return serve(options, *context, argv[0]);
+  int status = serve(options, *context, argv[0]);
+  close_mount_context(std::move(context));
+  return status;
 }

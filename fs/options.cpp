@@ -10,9 +10,20 @@
 namespace hfs::fs {
 namespace {
 
-// FUSE mount options we pass through untouched; everything else is ours or an error.
-constexpr std::string_view kFuseOptions[] = {"allow_other", "allow_root", "auto_unmount", "ro", "nodev",
-                                             "nosuid",      "noexec",     "noatime",      "default_permissions"};
+// FUSE mount options passed through untouched.
+constexpr std::string_view kFuseOptions[] = {"allow_other", "allow_root", "auto_unmount", "default_permissions",
+                                             "nodev",       "nosuid",     "noexec",       "noatime",
+                                             "nodiratime"};
+// Accepted and ignored. dev, suid, exec: mount.fuse3 appends dev,suid to every mount, but the
+// mount keeps libfuse's nosuid,nodev (there are no device nodes or set-id files here, and
+// fusermount3 ignores dev/suid from users as unsafe anyway). Flags without meaning on a read-only
+// filesystem (sync, atime updates). And the options that are mount(8)'s business, which a
+// mount helper may hand on: _netdev (wait for the network), noauto/auto (mount -a), nofail,
+// user/users/owner/group (who may mount), defaults. x-* options (x-systemd.*) too.
+constexpr std::string_view kIgnoredOptions[] = {
+    "dev",     "suid",   "exec",  "async", "sync",  "dirsync", "atime",   "relatime", "norelatime", "strictatime",
+    "nostrictatime", "diratime", "lazytime", "nolazytime", "_netdev", "auto", "noauto", "nofail", "user",
+    "nouser",  "users",  "owner", "group", "defaults"};
 
 [[noreturn]] void bad_option(const std::string& message) { throw Error(EINVAL, message); }
 
@@ -82,13 +93,30 @@ void apply_option(MountOptions& options, const std::string& option) {
     if (ec != std::errc() || end != text.data() + text.size() || count == 0 || count > 64)
       bad_option("option 'connections': '" + text + "' is not a number of connections (1..64)");
     options.connections = count;
+  } else if (key == "log_level") {
+    const auto& text = require_value();
+    auto level = parse_log_level(text);
+    if (!level) bad_option("option 'log_level': '" + text + "' is not one of debug, info, warn, error");
+    options.log_level = *level;
+    options.log_level_given = true;
+  } else if (key == "ro" && !value) {
+    // Always read-only (serve() mounts with ro); said explicitly by mount(8) users and fstab.
+  } else if (key == "rw" && !value) {
+    bad_option("option 'rw': heasarcfs is read-only, mount it with -o ro "
+               "(mount(8) passes rw when neither is given)");
   } else {
-    for (auto known : kFuseOptions) {
-      if (key == known && !value) {
-        options.fuse_options.push_back(key);
-        return;
+    if (!value) {
+      for (auto known : kFuseOptions) {
+        if (key == known) {
+          options.fuse_options.push_back(key);
+          return;
+        }
       }
+      for (auto ignored : kIgnoredOptions)
+        if (key == ignored) return;
     }
+    // x-systemd.automount, x-gvfs-show, comment=...: annotations for other tools.
+    if (key.rfind("x-", 0) == 0 || key == "comment") return;
     bad_option("unknown option '" + option + "' (see --help)");
   }
 }
@@ -127,42 +155,24 @@ std::optional<std::uint64_t> parse_size(std::string_view text) {
   return number << shift;
 }
 
-MountOptions parse_command_line(const std::vector<std::string>& args, std::optional<std::string> xdg_cache_home,
-                                std::optional<std::string> home) {
-  MountOptions options;
-  std::vector<std::string> positional;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const auto& arg = args[i];
-    if (arg == "-h" || arg == "--help") {
-      options.show_help = true;
-    } else if (arg == "-V" || arg == "--version") {
-      options.show_version = true;
-    } else if (arg == "-f") {
-      options.foreground = true;
-    } else if (arg == "-d") {
-      options.debug = true;
-      options.foreground = true;
-    } else if (arg == "-o") {
-      if (i + 1 >= args.size()) bad_option("option '-o' needs an argument");
-      auto list = split_commas(args[++i]);
-      for (const auto& option : list)
-        if (option.empty()) bad_option("empty option in '-o " + args[i] + "'");
-      for (const auto& option : list) apply_option(options, option);
-    } else if (arg.rfind("-o", 0) == 0 && arg.size() > 2) {
-      auto list = split_commas(arg.substr(2));
-      for (const auto& option : list)
-        if (option.empty()) bad_option("empty option in '" + arg + "'");
-      for (const auto& option : list) apply_option(options, option);
-    } else if (!arg.empty() && arg[0] == '-') {
-      bad_option("unknown option '" + arg + "' (see --help)");
-    } else {
-      positional.push_back(arg);
-    }
-  }
-  if (options.show_help || options.show_version) return options;
-  if (positional.empty()) bad_option("missing MOUNTPOINT (see --help)");
-  if (positional.size() > 1) bad_option("unexpected argument '" + positional[1] + "' (one MOUNTPOINT only)");
-  options.mountpoint = absolute_path(positional[0]).string();
+std::optional<log::Level> parse_log_level(std::string_view text) {
+  if (text == "debug") return log::Level::debug;
+  if (text == "info") return log::Level::info;
+  if (text == "warn" || text == "warning") return log::Level::warn;
+  if (text == "error") return log::Level::error;
+  return std::nullopt;
+}
+
+void apply_options(MountOptions& options, const std::string& list, const std::string& argument) {
+  auto parts = split_commas(list);
+  for (const auto& option : parts)
+    if (option.empty()) bad_option("empty option in '" + argument + "'");
+  for (const auto& option : parts) apply_option(options, option);
+}
+
+void finish_options(MountOptions& options, std::optional<std::string> xdg_cache_home,
+                    std::optional<std::string> home) {
+  if (options.debug && !options.log_level_given) options.log_level = log::Level::debug;
   if (options.cache_dir.empty()) {
     if (xdg_cache_home && !xdg_cache_home->empty()) {
       options.cache_dir = std::filesystem::path(*xdg_cache_home) / "heasarcfs";
@@ -173,20 +183,83 @@ MountOptions parse_command_line(const std::vector<std::string>& args, std::optio
     }
   }
   options.cache_dir = absolute_path(options.cache_dir);
+}
+
+MountOptions parse_command_line(const std::vector<std::string>& args, std::optional<std::string> xdg_cache_home,
+                                std::optional<std::string> home) {
+  MountOptions options;
+  std::vector<std::string> positional;
+  bool only_positional = false;  // after "--"
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const auto& arg = args[i];
+    if (only_positional || arg.empty() || arg[0] != '-') {
+      positional.push_back(arg);
+    } else if (arg == "--") {
+      only_positional = true;
+    } else if (arg == "-h" || arg == "--help") {
+      options.show_help = true;
+    } else if (arg == "-V" || arg == "--version") {
+      options.show_version = true;
+    } else if (arg == "-f") {
+      options.foreground = true;
+    } else if (arg == "-d") {
+      options.debug = true;
+      options.foreground = true;
+    } else if (arg == "-s") {
+      options.single_threaded = true;
+    } else if (arg == "-o") {
+      if (i + 1 >= args.size()) bad_option("option '-o' needs an argument");
+      ++i;
+      apply_options(options, args[i], "-o " + args[i]);
+    } else if (arg.rfind("-o", 0) == 0 && arg.size() > 2) {
+      apply_options(options, arg.substr(2), arg);
+    } else {
+      bad_option("unknown option '" + arg + "' (see --help)");
+    }
+  }
+  if (options.show_help || options.show_version) return options;
+  if (positional.empty()) bad_option("missing MOUNTPOINT (see --help)");
+  if (positional.size() > 2)
+    bad_option("unexpected argument '" + positional[2] + "' (expected [SOURCE] MOUNTPOINT)");
+  if (positional.size() == 2) {
+    if (positional[0].empty()) bad_option("empty SOURCE before the mount point");
+    options.source = positional[0];
+  } else {
+    options.source = "heasarcfs";
+  }
+  if (positional.back().empty()) bad_option("empty MOUNTPOINT");
+  options.mountpoint = absolute_path(positional.back()).string();
+  finish_options(options, std::move(xdg_cache_home), std::move(home));
   return options;
+}
+
+std::string fsname_option(const std::string& source) {
+  std::string option = "fsname=";
+  for (char c : source) {
+    if (c == ',' || c == '\\') option += '\\';
+    option += c;
+  }
+  return option;
 }
 
 std::string usage_text(std::string_view program) {
   std::string p(program);
-  return "usage: " + p + " MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]\n"
+  return "usage: " + p + " [SOURCE] MOUNTPOINT [-f] [-d] [-s] [-o OPT[,OPT...]]\n"
+         "       " + p + " ls [-a] [-l] [-R] [-o OPT,...] PATH...      (no mount: list)\n"
+         "       " + p + " cat [-o OPT,...] PATH...                  (no mount: print files)\n"
+         "       " + p + " cp [-r] [-o OPT,...] PATH... DEST          (no mount: copy out)\n"
          "       " + p + " --help | --version\n"
          "\n"
          "Mounts NASA HEASARC's archive as directories:\n"
          "  MOUNTPOINT/<table>/<target>[@<radius>]/[<column><op><value>/...]<obsid>/<archive files>\n"
          "  e.g.  ls MOUNTPOINT/numaster/NGC4151/'exposure_a>=50000'/\n"
+         "The ls, cat and cp commands take the same paths (without MOUNTPOINT) and run the same\n"
+         "filesystem code and cache in-process, for machines without FUSE.\n"
          "\n"
+         "  SOURCE             any word (mount -t fuse.heasarcfs SOURCE MOUNTPOINT); names the mount\n"
          "  -f                 stay in the foreground\n"
-         "  -d                 debug: foreground, debug logging and FUSE request tracing\n"
+         "  -d                 debug: foreground, log_level=debug and FUSE request tracing\n"
+         "  -s                 single-threaded: one FUSE request at a time\n"
          "  -h, --help         this text\n"
          "  -V, --version      the version\n"
          "\n"
@@ -199,7 +272,12 @@ std::string usage_text(std::string_view program) {
          "  radius=ANGLE       default cone radius, e.g. 30arcsec, 5arcmin, 1deg (default 1deg)\n"
          "  timeout=SECONDS    deadline of one remote operation (default 60)\n"
          "  connections=N      HTTP connections per host, reads and listings together (default 8)\n"
-         "  allow_other, allow_root, auto_unmount, default_permissions, noatime: passed to FUSE\n";
+         "  log_level=LEVEL    debug, info, warn or error (default info)\n"
+         "  ro                 accepted (always read-only); rw is refused\n"
+         "  allow_other, allow_root, auto_unmount, default_permissions,\n"
+         "  nodev, nosuid, noexec, noatime, nodiratime: passed to FUSE\n"
+         "  dev, suid, exec, sync, async, atime, relatime, _netdev, noauto, nofail, user,\n"
+         "  defaults, x-*: accepted and ignored (mount(8)'s business)\n";
 }
 
 }  // namespace hfs::fs

@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(bad_options_name_themselves) {
   BOOST_TEST(error_of({"/mnt", "-o", "registry"}).find("needs a value") != std::string::npos);
   BOOST_TEST(error_of({"/mnt", "-o"}).find("-o") != std::string::npos);
   BOOST_TEST(error_of({}).find("MOUNTPOINT") != std::string::npos);
-  BOOST_TEST(error_of({"/a", "/b"}).find("'/b'") != std::string::npos);
+  BOOST_TEST(error_of({"src", "/a", "/b"}).find("'/b'") != std::string::npos);  // SOURCE MOUNTPOINT, then one too many
   BOOST_TEST(error_of({"/mnt", "-o", "a,,b"}).find("empty option") != std::string::npos);
 }
 
@@ -105,4 +105,103 @@ BOOST_AUTO_TEST_CASE(relative_paths_become_absolute) {
   BOOST_TEST(home.cache_dir == cwd / "astro" / ".cache" / "heasarcfs");
   BOOST_TEST(parse({"/mnt/heasarc/"}).mountpoint == "/mnt/heasarc");
   BOOST_TEST(parse({"/"}).mountpoint == "/");
+}
+
+// What mount(8) and mount.fuse3 hand the filesystem: `mount -t fuse.heasarcfs heasarcfs /mnt
+// -o ro,allow_other,cache_dir=/c` runs `heasarcfs heasarcfs /mnt -o ro,allow_other,cache_dir=/c,dev,suid`
+// (seen with strace on Debian 12's util-linux 2.38 and fuse3 3.14).
+BOOST_AUTO_TEST_CASE(the_mount_helper_form) {
+  auto options = parse({"heasarcfs", "/mnt/heasarc", "-o", "ro,allow_other,cache_dir=/c,dev,suid"});
+  BOOST_TEST(options.source == "heasarcfs");
+  BOOST_TEST(options.mountpoint == "/mnt/heasarc");
+  BOOST_TEST(options.cache_dir.string() == "/c");
+  BOOST_TEST(options.fuse_options == std::vector<std::string>{"allow_other"});
+  // An fstab line with "user" becomes noexec,nosuid,nodev; those go to FUSE.
+  auto fstab = parse({"archive", "/mnt/h", "-o", "ro,noexec,nosuid,nodev,allow_other,cache_dir=/tmp/c"});
+  BOOST_TEST(fstab.source == "archive");
+  BOOST_TEST((fstab.fuse_options == std::vector<std::string>{"noexec", "nosuid", "nodev", "allow_other"}));
+  // Without a source (`mount -t fuse.heasarcfs "" /mnt`) the mount point is the only word.
+  auto no_source = parse({"/mnt/h", "-o", "ro,dev,suid"});
+  BOOST_TEST(no_source.source == "heasarcfs");
+  BOOST_TEST(no_source.mountpoint == "/mnt/h");
+  BOOST_TEST(no_source.fuse_options.empty());
+  // Options may come first, and "--" ends them.
+  auto first = parse({"-o", "ro", "-f", "--", "src", "-odd-dir"});
+  BOOST_TEST(first.source == "src");
+  BOOST_TEST(first.mountpoint == std::filesystem::current_path().string() + "/-odd-dir");
+}
+
+BOOST_AUTO_TEST_CASE(rw_is_refused_in_one_line) {
+  auto message = error_of({"heasarcfs", "/mnt", "-o", "rw,dev,suid"});
+  BOOST_TEST(message.find("'rw'") != std::string::npos);
+  BOOST_TEST(message.find("-o ro") != std::string::npos);
+  BOOST_TEST(message.find('\n') == std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "defaults,rw"}).find("'rw'") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "rw=1"}).find("rw=1") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(mount_business_is_ignored) {
+  auto options = parse({"heasarcfs", "/mnt",
+                        "-o", "ro,_netdev,noauto,auto,nofail,user,nouser,users,owner,group,defaults,dev,suid,exec,"
+                              "sync,async,dirsync,atime,relatime,norelatime,strictatime,nostrictatime,diratime,"
+                              "lazytime,nolazytime,x-systemd.automount,x-systemd.idle-timeout=60,comment=x"});
+  BOOST_TEST(options.fuse_options.empty());
+  // Kernel flags that restrict pass through to FUSE.
+  auto restricted = parse({"/mnt", "-o", "nodev,nosuid,noexec,noatime,nodiratime,auto_unmount"});
+  BOOST_TEST((restricted.fuse_options ==
+              std::vector<std::string>{"nodev", "nosuid", "noexec", "noatime", "nodiratime", "auto_unmount"}));
+  // Ignored names take no value; a value makes them unknown.
+  BOOST_TEST(error_of({"/mnt", "-o", "_netdev=1"}).find("'_netdev=1'") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "allow_other=yes"}).find("'allow_other=yes'") != std::string::npos);
+  // fsname/subtype are ours to set (from SOURCE).
+  BOOST_TEST(error_of({"/mnt", "-o", "fsname=x"}).find("'fsname=x'") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(flags_and_log_levels) {
+  auto single = parse({"/mnt", "-s"});
+  BOOST_TEST(single.single_threaded);
+  BOOST_TEST(!single.foreground);
+  BOOST_TEST((single.log_level == hfs::log::Level::info));
+  BOOST_TEST((parse({"/mnt", "-o", "log_level=debug"}).log_level == hfs::log::Level::debug));
+  BOOST_TEST((parse({"/mnt", "-o", "log_level=warn"}).log_level == hfs::log::Level::warn));
+  BOOST_TEST((parse({"/mnt", "-o", "log_level=warning"}).log_level == hfs::log::Level::warn));
+  BOOST_TEST((parse({"/mnt", "-o", "log_level=error"}).log_level == hfs::log::Level::error));
+  // -d means debug logging unless a level is given, wherever it stands.
+  BOOST_TEST((parse({"-d", "/mnt"}).log_level == hfs::log::Level::debug));
+  BOOST_TEST((parse({"-o", "log_level=warn", "-d", "/mnt"}).log_level == hfs::log::Level::warn));
+  BOOST_TEST((parse({"-d", "/mnt", "-o", "log_level=error"}).log_level == hfs::log::Level::error));
+  BOOST_TEST(error_of({"/mnt", "-o", "log_level=loud"}).find("log_level") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "log_level"}).find("needs a value") != std::string::npos);
+  BOOST_TEST(parse({"/mnt", "-o", "connections=16"}).connections == 16u);
+  BOOST_TEST(error_of({"/mnt", "-o", "connections=0"}).find("connections") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(arguments_beyond_source_and_mountpoint) {
+  BOOST_TEST(error_of({"a", "/b", "/c"}).find("'/c'") != std::string::npos);
+  BOOST_TEST(error_of({"", "/b"}).find("SOURCE") != std::string::npos);
+  BOOST_TEST(error_of({"heasarcfs", ""}).find("MOUNTPOINT") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-"}).find("'-'") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-x"}).find("'-x'") != std::string::npos);
+}
+
+// libfuse hands a descriptor mountpoint (/dev/fd/N, opened and mounted by a privileged helper
+// such as mount.fuse3 -o drop_privileges) to fuse_session_mount as it is.
+BOOST_AUTO_TEST_CASE(a_descriptor_mountpoint_is_kept) {
+  BOOST_TEST(parse({"heasarcfs", "/dev/fd/5"}).mountpoint == "/dev/fd/5");
+}
+
+BOOST_AUTO_TEST_CASE(fsname_is_escaped_for_libfuse) {
+  BOOST_TEST(hfs::fs::fsname_option("heasarcfs") == "fsname=heasarcfs");
+  BOOST_TEST(hfs::fs::fsname_option("a,b\\c") == "fsname=a\\,b\\\\c");
+}
+
+BOOST_AUTO_TEST_CASE(no_cache_directory_is_an_error) {
+  try {
+    parse_command_line({"/mnt"}, std::nullopt, std::nullopt);
+    BOOST_FAIL("no error without HOME and XDG_CACHE_HOME");
+  } catch (const hfs::Error& error) {
+    BOOST_TEST(error.errnum() == EINVAL);
+    BOOST_TEST(std::string(error.what()).find("cache_dir") != std::string::npos);
+  }
+  BOOST_TEST(parse_command_line({"/mnt", "-o", "cache_dir=/c"}, std::nullopt, std::nullopt).cache_dir == "/c");
 }
