@@ -39,15 +39,12 @@ std::optional<std::string> home_directory() {
   return std::nullopt;
 }
 
-// Ends a mount context without its background pool dying on one of its own workers: a
-// listing prefetch job holds the RemoteView (and through it the pool) while it runs, so if
-// the context went first, the job's release would destroy the pool on the pool's own thread,
-// whose join of itself throws (std::terminate). So: no more calls (the filesystem first),
-// let the running and queued prefetches finish, then free the rest from this thread.
+// Ends a mount context: no more calls (the filesystem first), then the rest, on this thread.
+// The background pool is owned here and only weakly held by the RemoteView, so its workers
+// are joined from this thread whatever a running prefetch job still holds.
 void close_mount_context(std::unique_ptr<hfs::fs::MountContext> context) {
   if (!context) return;
   context->filesystem.reset();
-  if (context->background) context->background->wait_idle();
   context.reset();
 }
 

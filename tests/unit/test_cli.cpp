@@ -15,6 +15,7 @@
 #include "fs/cli.h"
 #include "fs/filesystem.h"
 #include "tests/support/archive_engine.h"
+#include "tests/support/failing_clients.h"
 #include "tests/support/fake_clients.h"
 #include "tests/support/memory_object_store.h"
 #include "tests/support/temp_dir.h"
@@ -241,7 +242,7 @@ BOOST_AUTO_TEST_CASE(cp_failures_are_reported_and_leave_no_partial_file) {
   BOOST_TEST(several.status == 1);
   BOOST_TEST(several.err.find("Not a directory") != std::string::npos);
   // A read that keeps failing: that file is reported and absent, the others are copied.
-  f.failing->fail("read", "60001111003/event_cl", EIO);
+  f.failing->fail(test::on("read", "60001111003/event_cl"), {.errnum = EIO}, -1);
   auto failed = f.run({"cp", "-r", kRow, dest.string()});
   BOOST_TEST(failed.status == 1);
   BOOST_TEST(failed.err.find(kRow + "/event_cl/nu60001111003A01_cl.evt: Input/output error") != std::string::npos);
