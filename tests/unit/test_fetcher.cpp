@@ -77,6 +77,18 @@ cache::ReadReply land_for(std::future<cache::ReadReply>& read, FakeEngine& engin
   return read.get();
 }
 
+// Reads [0, until) in 128 KiB reads, landing only the parts each read needs (its prefetch stays
+// in flight); returns where it stopped. This is how the tests open a reader's window.
+std::uint64_t read_sequentially(cache::FileReader& reader, FakeEngine& engine, const std::string& data,
+                                std::uint64_t until, const CallContext& call) {
+  std::uint64_t offset = 0;
+  for (; offset < until; offset += 128 * KiB) {
+    auto read = std::async(std::launch::async, [&, offset] { return reader.read(offset, 128 * KiB, call); });
+    BOOST_REQUIRE(bytes_of(land_for(read, engine, offset, offset + 128 * KiB)) == data.substr(offset, 128 * KiB));
+  }
+  return offset;
+}
+
 struct Fixture {
   explicit Fixture(std::uint64_t size = 64 * MiB, unsigned connections = 8, cache::FetcherConfig config = {})
       : data(pattern(size)), engine(std::make_shared<FakeEngine>(connections)), store(1u << 20),
@@ -130,11 +142,7 @@ BOOST_AUTO_TEST_CASE(a_read_of_present_blocks_returns_while_all_prefetch_is_gate
 BOOST_AUTO_TEST_CASE(six_or_more_parts_in_flight_after_1_MiB_of_sequential_reads_never_more_than_connections) {
   Fixture f(64 * MiB, 8);
   auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));
-  std::uint64_t offset = 0;
-  for (; offset < 1 * MiB; offset += 128 * KiB) {
-    auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    BOOST_TEST(bytes_of(land_for(read, *f.engine, offset, offset + 128 * KiB)) == f.data.substr(offset, 128 * KiB));
-  }
+  std::uint64_t offset = read_sequentially(*reader, *f.engine, f.data, 1 * MiB, f.call);
   const auto running = f.engine->running().size();
   const auto queued = f.engine->queued().size();
   BOOST_TEST(running >= 6u);
@@ -148,11 +156,7 @@ BOOST_AUTO_TEST_CASE(a_blocked_read_overtakes_queued_prefetch) {
   Fixture f(64 * MiB, 2);
   auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));
   // Open a window whose prefetch fills both connections and queues more.
-  std::uint64_t offset = 0;
-  for (; offset < 512 * KiB; offset += 128 * KiB) {
-    auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    land_for(read, *f.engine, offset, offset + 128 * KiB);
-  }
+  std::uint64_t offset = read_sequentially(*reader, *f.engine, f.data, 512 * KiB, f.call);
   BOOST_REQUIRE(!f.engine->queued().empty());
   // Another reader far away: its part must start before every queued prefetch part.
   auto other = f.fetcher->open(info_of(kUrl, f.data.size()));
@@ -173,11 +177,7 @@ BOOST_AUTO_TEST_CASE(a_blocked_read_overtakes_queued_prefetch) {
 BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_prefetch_part_promotes_it) {
   Fixture f(64 * MiB, 1);
   auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));
-  std::uint64_t offset = 0;
-  for (; offset < 256 * KiB; offset += 128 * KiB) {
-    auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    land_for(read, *f.engine, offset, offset + 128 * KiB);
-  }
+  std::uint64_t offset = read_sequentially(*reader, *f.engine, f.data, 256 * KiB, f.call);
   // Prefetch parts are queued behind one connection. Read the farthest one's bytes: that
   // part must become interactive, and no second request for those bytes is sent.
   auto queued = f.engine->queued();
@@ -308,11 +308,7 @@ BOOST_AUTO_TEST_CASE(a_block_corrupted_before_a_remount_is_fetched_again_never_r
 BOOST_AUTO_TEST_CASE(a_failed_prefetch_fails_no_read_that_did_not_need_it) {
   Fixture f(64 * MiB, 8);
   auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));
-  std::uint64_t offset = 0;
-  for (; offset < 512 * KiB; offset += 128 * KiB) {
-    auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    land_for(read, *f.engine, offset, offset + 128 * KiB);
-  }
+  std::uint64_t offset = read_sequentially(*reader, *f.engine, f.data, 512 * KiB, f.call);
   // Fail every prefetch part that does not hold the next read's bytes.
   for (auto& t : f.engine->running())
     if (t.first >= offset + 128 * KiB) f.engine->fail(t.id, std::make_exception_ptr(Error(EIO, "reset")));
@@ -408,11 +404,7 @@ BOOST_AUTO_TEST_CASE(when_the_cache_cannot_take_blocks_the_read_goes_around_it) 
 BOOST_AUTO_TEST_CASE(a_real_seek_cancels_the_readers_queued_prefetch) {
   Fixture f(64 * MiB, 1);
   auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));
-  std::uint64_t offset = 0;
-  for (; offset < 256 * KiB; offset += 128 * KiB) {
-    auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
-    land_for(read, *f.engine, offset, offset + 128 * KiB);
-  }
+  std::uint64_t offset = read_sequentially(*reader, *f.engine, f.data, 256 * KiB, f.call);
   BOOST_REQUIRE(!f.engine->queued().empty());
   auto far = std::async(std::launch::async, [&] { return reader->read(50 * MiB, 4096, f.call); });
   // The queued prefetch parts are cancelled; the far read's part is all that waits.
