@@ -16,7 +16,7 @@ struct Attempt {
   std::condition_variable_any changed;
   bool done GUARDED_BY(mutex) = false;
   std::exception_ptr error GUARDED_BY(mutex);
-  std::string bytes;  // engine thread only until done
+  std::string bytes;                // engine thread only until done
   std::exception_ptr abort_reason;  // engine thread only
 };
 
@@ -53,8 +53,8 @@ std::string read_range_direct(vo::TransferEngine& engine, const vo::ObjectInfo& 
     callbacks.on_done = [attempt, length, what](std::exception_ptr error) {
       if (attempt->abort_reason) error = attempt->abort_reason;
       if (!error && attempt->bytes.size() != length)
-        error = std::make_exception_ptr(Error(EIO, what + ": answer ended after " +
-                                                       std::to_string(attempt->bytes.size()) + " bytes"));
+        error = std::make_exception_ptr(
+            Error(EIO, what + ": answer ended after " + std::to_string(attempt->bytes.size()) + " bytes"));
       MutexLock lock(attempt->mutex);
       attempt->done = true;
       attempt->error = error;
@@ -69,10 +69,8 @@ std::string read_range_direct(vo::TransferEngine& engine, const vo::ObjectInfo& 
       });
       MutexLock lock(attempt->mutex);
       while (!attempt->done && !call.cancelled() && !call.expired()) {
-        if (call.deadline == SteadyClock::time_point::max())
-          attempt->changed.wait(attempt->mutex);
-        else
-          attempt->changed.wait_until(attempt->mutex, call.deadline);
+        if (call.deadline == SteadyClock::time_point::max()) attempt->changed.wait(attempt->mutex);
+        else attempt->changed.wait_until(attempt->mutex, call.deadline);
       }
       if (!attempt->done) {
         // The engine ends it too (same token and deadline); this read stops waiting now.

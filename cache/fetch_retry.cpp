@@ -27,7 +27,8 @@ FailureVerdict judge_failure(const std::exception_ptr& error) {
 }
 
 Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
-    : current_(std::max(std::chrono::milliseconds(1), initial)), max_(std::max(max, current_)),
+    : current_(std::max(std::chrono::milliseconds(1), initial)),
+      max_(std::max(max, current_)),
       jitter_(std::random_device{}()) {}
 
 std::chrono::milliseconds Backoff::next(std::optional<std::chrono::milliseconds> retry_after) {

@@ -63,10 +63,8 @@ class Reader final : public FileReader {
 // Waits for a change of the object's state, at most until `deadline` (no timeout for "never":
 // a wait_until(time_point::max()) may overflow inside the library and spin).
 void wait_for_change(ObjectState& state, SteadyClock::time_point deadline) REQUIRES(state.mutex) {
-  if (deadline == SteadyClock::time_point::max())
-    state.changed.wait(state.mutex);
-  else
-    state.changed.wait_until(state.mutex, deadline);
+  if (deadline == SteadyClock::time_point::max()) state.changed.wait(state.mutex);
+  else state.changed.wait_until(state.mutex, deadline);
 }
 
 [[noreturn]] void throw_interrupted(const CallContext& call, const std::string& what) {
@@ -313,7 +311,8 @@ void Reader::cancel_unanswered_prefetch() {
   {
     MutexLock lock(state_->mutex);
     for (auto& part : parts)
-      if (!part->done && !part->answered && part->priority == vo::Priority::prefetch && part->id) to_cancel.push_back(part->id);
+      if (!part->done && !part->answered && part->priority == vo::Priority::prefetch && part->id)
+        to_cancel.push_back(part->id);
   }
   for (auto id : to_cancel) {
     ++shared_->counters->cancelled_parts;
@@ -323,8 +322,7 @@ void Reader::cancel_unanswered_prefetch() {
 
 class FetcherImpl final : public Fetcher {
  public:
-  FetcherImpl(ObjectStore& store, std::shared_ptr<vo::TransferEngine> engine, FetcherConfig config)
-      : store_(store) {
+  FetcherImpl(ObjectStore& store, std::shared_ptr<vo::TransferEngine> engine, FetcherConfig config) : store_(store) {
     auto shared = std::make_shared<Shared>();
     shared->engine = std::move(engine);
     shared->config = config;

@@ -56,10 +56,10 @@ struct FetcherConfig {
 // The answer to one read: a pinned range of the cache's data file for a zero-copy reply, or
 // the bytes themselves.
 struct ReadReply {
-  std::unique_ptr<Pin> pin;     // when set: reply with `length` bytes of pin->fd() at `offset`
+  std::unique_ptr<Pin> pin;  // when set: reply with `length` bytes of pin->fd() at `offset`
   std::uint64_t offset = 0;
-  std::uint64_t length = 0;     // bytes in the reply (clipped at the object's end)
-  std::string bytes;            // when pin is null: the reply (bytes.size() == length)
+  std::uint64_t length = 0;  // bytes in the reply (clipped at the object's end)
+  std::string bytes;         // when pin is null: the reply (bytes.size() == length)
 };
 
 struct FetcherStats {
@@ -71,7 +71,7 @@ struct FetcherStats {
   std::uint64_t bytes_received = 0;
   std::uint64_t blocks_committed = 0;
   std::uint64_t retries = 0;
-  std::uint64_t direct_reads = 0;   // reads served without the cache (fallback)
+  std::uint64_t direct_reads = 0;     // reads served without the cache (fallback)
   std::uint64_t collapsed_waits = 0;  // reads that waited for a part someone else started
 };
 

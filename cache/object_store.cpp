@@ -149,7 +149,8 @@ std::unique_ptr<ObjectStore> open_object_store(const stdfs::path& dir, std::uint
   UniqueFd dir_fd = store_dir::open_cache_dir(dir);
   UniqueFd lock_fd = store_dir::lock_cache_dir(dir_fd.get(), dir);
   UniqueFd objects_fd = store_dir::open_private_subdir(dir_fd.get(), "objects", dir / "objects");
-  auto core = std::make_shared<StoreCore>(dir, byte_limit, std::move(options), std::move(lock_fd), std::move(objects_fd));
+  auto core =
+      std::make_shared<StoreCore>(dir, byte_limit, std::move(options), std::move(lock_fd), std::move(objects_fd));
   core->rebuild();
   return std::make_unique<DiskObjectStore>(std::move(core));
 }

@@ -59,12 +59,12 @@ struct ObjectKey {
 };
 
 struct StoreStats {
-  std::uint64_t bytes_used = 0;   // as accounted against the limit
+  std::uint64_t bytes_used = 0;  // as accounted against the limit
   std::uint64_t byte_limit = 0;
-  std::uint64_t blocks = 0;       // present blocks
+  std::uint64_t blocks = 0;  // present blocks
   std::uint64_t objects = 0;
-  std::uint64_t hits = 0;         // block reads served
-  std::uint64_t misses = 0;       // blocks asked for and absent
+  std::uint64_t hits = 0;    // block reads served
+  std::uint64_t misses = 0;  // blocks asked for and absent
   std::uint64_t evictions = 0;
   std::uint64_t corrupt_blocks = 0;
   std::uint64_t write_errors = 0;

@@ -12,10 +12,10 @@ namespace {
 
 // What the engine thread alone touches while a part's body streams in.
 struct Receiver {
-  std::uint64_t next = 0;      // the block receiving bytes now
-  std::uint64_t filled = 0;    // bytes of it received
+  std::uint64_t next = 0;    // the block receiving bytes now
+  std::uint64_t filled = 0;  // bytes of it received
   uLong crc = 0;
-  bool reserved = false;       // `next` holds a reservation in the cache
+  bool reserved = false;  // `next` holds a reservation in the cache
   std::exception_ptr abort_reason;
 };
 
@@ -70,9 +70,8 @@ void submit_part(const std::shared_ptr<ObjectState>& state, const std::shared_pt
       }
       if (!receiver->reserved) {
         if (!cached.reserve(receiver->next)) {
-          receiver->abort_reason = std::make_exception_ptr(
-              UncacheableError(ENOSPC, state->info.url + ": the cache cannot take block " +
-                                           std::to_string(receiver->next)));
+          receiver->abort_reason = std::make_exception_ptr(UncacheableError(
+              ENOSPC, state->info.url + ": the cache cannot take block " + std::to_string(receiver->next)));
           return false;
         }
         receiver->reserved = true;
@@ -80,15 +79,16 @@ void submit_part(const std::shared_ptr<ObjectState>& state, const std::shared_pt
         receiver->crc = crc32(0L, Z_NULL, 0);
       }
       const std::uint64_t block_length = cached.block_length(receiver->next);
-      const std::size_t take = static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), block_length - receiver->filled));
+      const std::size_t take =
+          static_cast<std::size_t>(std::min<std::uint64_t>(bytes.size(), block_length - receiver->filled));
       const std::string_view piece = bytes.substr(0, take);
       if (int err = cached.write(receiver->next * kBlockSize + receiver->filled, piece); err != 0) {
-        receiver->abort_reason = std::make_exception_ptr(
-            UncacheableError(err, state->info.url + ": writing block " + std::to_string(receiver->next) +
-                                      " to the cache failed"));
+        receiver->abort_reason = std::make_exception_ptr(UncacheableError(
+            err, state->info.url + ": writing block " + std::to_string(receiver->next) + " to the cache failed"));
         return false;
       }
-      receiver->crc = crc32(receiver->crc, reinterpret_cast<const Bytef*>(piece.data()), static_cast<uInt>(piece.size()));
+      receiver->crc =
+          crc32(receiver->crc, reinterpret_cast<const Bytef*>(piece.data()), static_cast<uInt>(piece.size()));
       receiver->filled += take;
       counters->bytes_received += take;
       bytes.remove_prefix(take);
@@ -131,7 +131,8 @@ void submit_part(const std::shared_ptr<ObjectState>& state, const std::shared_pt
   };
 
   const vo::Priority submitted_priority = options.priority;
-  const auto id = engine.submit(vo::range_request(state->info, offset, length), std::move(options), std::move(callbacks));
+  const auto id =
+      engine.submit(vo::range_request(state->info, offset, length), std::move(options), std::move(callbacks));
   bool promote_now = false;
   {
     MutexLock lock(state->mutex);

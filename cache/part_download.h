@@ -46,11 +46,11 @@ struct Part {
   std::uint64_t end = 0;
   // GUARDED_BY the ObjectState's mutex (not expressible across structs for the analysis):
   vo::Priority priority = vo::Priority::interactive;
-  std::uint64_t stream = 0;           // the reader whose prefetch this is (0: interactive)
-  vo::TransferEngine::Id id = 0;      // 0 until submitted
-  bool answered = false;              // its answer's head arrived (it has started)
+  std::uint64_t stream = 0;       // the reader whose prefetch this is (0: interactive)
+  vo::TransferEngine::Id id = 0;  // 0 until submitted
+  bool answered = false;          // its answer's head arrived (it has started)
   bool done = false;
-  std::exception_ptr error;           // when done: null = every block landed
+  std::exception_ptr error;  // when done: null = every block landed
 };
 
 // Everything the readers of one object version share.

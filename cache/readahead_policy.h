@@ -37,10 +37,10 @@ struct ReadaheadConfig {
 
 // What one read asks the fetcher to do besides serving it.
 struct ReadaheadDecision {
-  bool seek = false;                // a real seek: cancel this reader's queued prefetch
-  std::uint64_t prefetch_begin = 0; // schedule [prefetch_begin, prefetch_end) (empty: nothing)
+  bool seek = false;                 // a real seek: cancel this reader's queued prefetch
+  std::uint64_t prefetch_begin = 0;  // schedule [prefetch_begin, prefetch_end) (empty: nothing)
   std::uint64_t prefetch_end = 0;
-  std::uint64_t part_bytes = 0;     // cut it into parts of this size
+  std::uint64_t part_bytes = 0;  // cut it into parts of this size
 };
 
 class ReadaheadPolicy {
@@ -55,10 +55,10 @@ class ReadaheadPolicy {
 
   ReadaheadConfig config_;
   bool started_ = false;
-  std::uint64_t next_offset_ = 0;     // where a sequential read would start
-  std::uint64_t run_start_ = 0;       // where the current sequential run began
+  std::uint64_t next_offset_ = 0;  // where a sequential read would start
+  std::uint64_t run_start_ = 0;    // where the current sequential run began
   std::uint64_t window_ = 0;
-  std::uint64_t scheduled_end_ = 0;   // end of what was scheduled for this reader
+  std::uint64_t scheduled_end_ = 0;  // end of what was scheduled for this reader
 };
 
 }  // namespace hfs::cache

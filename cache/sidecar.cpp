@@ -2,7 +2,6 @@
 
 #include <zlib.h>
 
-
 namespace hfs::cache::sidecar {
 namespace {
 
@@ -131,7 +130,8 @@ std::optional<Decoded> decode(std::string_view file, std::string& problem) {
   // but the file size is what was actually read, so it bounds the work done.
   if (record_bytes / kRecordBytes != blocks || record_bytes % kRecordBytes != 0) {
     problem = "records are " + std::to_string(record_bytes) + " bytes, expected " + std::to_string(blocks) + " x " +
-              std::to_string(kRecordBytes) + (record_bytes < blocks * kRecordBytes ? " (truncated)" : " (trailing bytes)");
+              std::to_string(kRecordBytes) +
+              (record_bytes < blocks * kRecordBytes ? " (truncated)" : " (trailing bytes)");
     return std::nullopt;
   }
 

@@ -87,7 +87,8 @@ void StoreCore::rebuild() {
       for (std::uint64_t index = 0; index < found.sidecar.records.size(); ++index) {
         const auto& stored = found.sidecar.records[index];
         if (!stored.present) continue;
-        BlockSlot slot{{found.hash, index}, BlockState::present, false, stored.crc, 0, round_up(block_length(info->size, index))};
+        BlockSlot slot{
+            {found.hash, index}, BlockState::present, false, stored.crc, 0, round_up(block_length(info->size, index))};
         blocks_.insert_least_recent(slot);
         ++record.slots;
         ++present_blocks_;
@@ -130,9 +131,9 @@ std::shared_ptr<const ObjectInfo> StoreCore::open(const ObjectKey& key, std::uin
       return record.info;
     }
     if (info.key.url == key.url && info.key.validator == key.validator)
-      refusal = "the cached copy of this version is " + std::to_string(info.size) + " bytes, not " + std::to_string(size);
-    else
-      refusal = "its cache file name " + info.stem + " is taken by another object (hash collision)";
+      refusal =
+          "the cached copy of this version is " + std::to_string(info.size) + " bytes, not " + std::to_string(size);
+    else refusal = "its cache file name " + info.stem + " is taken by another object (hash collision)";
   }
   log::warn(kLog, "not caching " + key.url + " (" + key.validator + "): " + refusal);
   return nullptr;
@@ -158,8 +159,11 @@ FdCache::Entry StoreCore::files(const ObjectInfo& info, int& err) noexcept {
   try {
     if (auto cached = fds_.get(info.hash)) return cached;
     auto opened = std::make_shared<ObjectFds>();
-    opened->data = UniqueFd(::openat(objects_fd_.get(), (info.stem + ".data").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
-    if (opened->data) opened->meta = UniqueFd(::openat(objects_fd_.get(), (info.stem + ".meta").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+    opened->data =
+        UniqueFd(::openat(objects_fd_.get(), (info.stem + ".data").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
+    if (opened->data)
+      opened->meta =
+          UniqueFd(::openat(objects_fd_.get(), (info.stem + ".meta").c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC));
     if (!opened->data || !opened->meta) {
       err = errno;
       return nullptr;
@@ -383,10 +387,8 @@ void StoreCore::evict_locked(const BlockSlot& slot) {
 
 void StoreCore::retire_block_locked(const BlockSlot& slot, const ObjectFds* fds) {
   ObjectRecord& record = records_.at(slot.key.object);
-  if (erase_block_from_disk_locked(record, fds, slot.key.index))
-    used_ -= slot.cost;
-  else
-    record.stuck_bytes += slot.cost;  // still on disk: stays in used_ until the files go
+  if (erase_block_from_disk_locked(record, fds, slot.key.index)) used_ -= slot.cost;
+  else record.stuck_bytes += slot.cost;  // still on disk: stays in used_ until the files go
   slot.state = BlockState::dropped;
   slot.cost = 0;
   --present_blocks_;

@@ -41,8 +41,8 @@ struct ObjectInfo {
   ObjectKey key;
   std::uint64_t size = 0;
   std::uint64_t hash = 0;
-  std::string stem;                 // "<2 hex>/<16 hex>", relative to <dir>/objects
-  std::uint64_t sidecar_cost = 0;   // the sidecar's size rounded up to 4 KiB
+  std::string stem;                // "<2 hex>/<16 hex>", relative to <dir>/objects
+  std::uint64_t sidecar_cost = 0;  // the sidecar's size rounded up to 4 KiB
   // Held while the files are created (by a reserver, without the store's mutex) or removed
   // (under the store's mutex). LOCK ORDER: after StoreCore::mutex_, before FdCache's mutex.
   mutable Mutex files_mutex;
@@ -87,10 +87,10 @@ class StoreCore {
   // What the store knows about one object beyond its info.
   struct ObjectRecord {
     std::shared_ptr<ObjectInfo> info;
-    std::uint64_t handles = 0;   // CachedObjects given out and not yet destroyed
-    std::uint64_t slots = 0;     // its slots in blocks_ (present, reserved, or dropped and pinned)
-    std::uint64_t deciding = 0;  // reserve() calls making room for it right now
-    bool on_disk = false;        // its files exist (or are being created): sidecar_cost is in used_
+    std::uint64_t handles = 0;      // CachedObjects given out and not yet destroyed
+    std::uint64_t slots = 0;        // its slots in blocks_ (present, reserved, or dropped and pinned)
+    std::uint64_t deciding = 0;     // reserve() calls making room for it right now
+    bool on_disk = false;           // its files exist (or are being created): sidecar_cost is in used_
     std::uint64_t stuck_bytes = 0;  // gone blocks whose range could not be punched: in used_
     std::optional<std::chrono::steady_clock::time_point> touched;  // last recency update
     timespec mtime{};  // the sidecar's mtime as last set (restored after clearing a record)

@@ -92,7 +92,8 @@ struct ObjectFileName {
 std::optional<ObjectFileName> parse_object_file_name(std::string_view name) {
   if (name.size() < 17 || name[16] != '.' || !is_lower_hex(name.substr(0, 16))) return std::nullopt;
   ObjectFileName parsed;
-  for (char c : name.substr(0, 16)) parsed.hash = parsed.hash << 4 | static_cast<std::uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
+  for (char c : name.substr(0, 16))
+    parsed.hash = parsed.hash << 4 | static_cast<std::uint64_t>(c <= '9' ? c - '0' : c - 'a' + 10);
   std::string_view suffix = name.substr(17);
   if (suffix == "data") parsed.kind = FileKind::data;
   else if (suffix == "meta") parsed.kind = FileKind::meta;
@@ -102,7 +103,8 @@ std::optional<ObjectFileName> parse_object_file_name(std::string_view name) {
 }
 
 void remove_logged(int dir_fd, const std::string& name, const stdfs::path& shown) {
-  if (int err = remove_tree(dir_fd, name, 0); err != 0) log::warn(kLog, "cannot remove " + shown.string() + ": " + errno_text(err));
+  if (int err = remove_tree(dir_fd, name, 0); err != 0)
+    log::warn(kLog, "cannot remove " + shown.string() + ": " + errno_text(err));
 }
 
 // Reads a whole file of at most `max_size` bytes; 0 or an errno (EFBIG when larger).
@@ -125,7 +127,8 @@ int read_whole(int fd, std::uint64_t max_size, std::string& out) {
 
 struct FilePair {
   bool has_data = false, has_meta = false;
-  struct stat data_stat {}, meta_stat {};
+  struct stat data_stat {
+  }, meta_stat{};
 };
 
 void scan_subdir(int sub_fd, const std::string& prefix, const stdfs::path& shown,
@@ -213,20 +216,23 @@ UniqueFd open_cache_dir(const stdfs::path& dir) {
     if (ec) throw Error(ec.value(), "cannot create cache dir " + dir.string() + ": " + ec.message());
     created = ::mkdir(dir.c_str(), 0700) == 0;
   }
-  if (!created && errno != EEXIST) throw Error(errno, "cannot create cache dir " + dir.string() + ": " + errno_text(errno));
+  if (!created && errno != EEXIST)
+    throw Error(errno, "cannot create cache dir " + dir.string() + ": " + errno_text(errno));
   UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd) throw Error(errno, "cannot open cache dir " + dir.string() + ": " + errno_text(errno));
   // mkdir's mode passes through the umask, which may take the owner's bits away too.
   if (created && ::fchmod(fd.get(), 0700) != 0)
     throw Error(errno, "cannot set the mode of cache dir " + dir.string() + ": " + errno_text(errno));
   struct stat st {};
-  if (::fstat(fd.get(), &st) != 0) throw Error(errno, "cannot stat cache dir " + dir.string() + ": " + errno_text(errno));
+  if (::fstat(fd.get(), &st) != 0)
+    throw Error(errno, "cannot stat cache dir " + dir.string() + ": " + errno_text(errno));
   if (st.st_uid != ::geteuid())
     throw Error(EACCES, "cache dir " + dir.string() + " is owned by uid " + std::to_string(st.st_uid) +
                             ", not by this user (uid " + std::to_string(::geteuid()) + "): refusing to use it");
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0)
     throw Error(EACCES, "cache dir " + dir.string() + " is writable by group or others (mode " +
-                            octal_mode(st.st_mode) + "): refusing to use it (chmod 700 it, or choose another cache_dir)");
+                            octal_mode(st.st_mode) +
+                            "): refusing to use it (chmod 700 it, or choose another cache_dir)");
   return fd;
 }
 
@@ -239,7 +245,8 @@ UniqueFd lock_cache_dir(int dir_fd, const stdfs::path& dir) {
   }
   UniqueFd fd(raw);
   if (!fd) throw Error(errno, "cannot open " + shown.string() + ": " + errno_text(errno));
-  if (::fchmod(fd.get(), 0600) != 0) log::warn(kLog, "cannot set the mode of " + shown.string() + ": " + errno_text(errno));
+  if (::fchmod(fd.get(), 0600) != 0)
+    log::warn(kLog, "cannot set the mode of " + shown.string() + ": " + errno_text(errno));
   // flock is per open file description, so a second open in the same process conflicts too.
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     int err = errno;

@@ -52,10 +52,10 @@ struct FoundObject {
 
 struct ScanResult {
   std::vector<FoundObject> objects;
-  std::size_t temp_removed = 0;    // sidecars a crash left half-created
-  std::size_t strays_removed = 0;  // anything that is not an object's file
-  std::size_t damaged_removed = 0; // objects whose sidecar did not decode or match
-  std::size_t empty_removed = 0;   // objects without a present block
+  std::size_t temp_removed = 0;     // sidecars a crash left half-created
+  std::size_t strays_removed = 0;   // anything that is not an object's file
+  std::size_t damaged_removed = 0;  // objects whose sidecar did not decode or match
+  std::size_t empty_removed = 0;    // objects without a present block
 };
 
 // Lists <objects>/<2 hex>/ and keeps the objects whose .meta decodes, names the object its file

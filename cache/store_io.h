@@ -22,7 +22,9 @@ inline constexpr std::uint64_t kBlock = kBlockSize;
 // What a block costs on disk as accounted: whole file-system blocks.
 inline constexpr std::uint64_t kAllocationUnit = 4096;
 
-inline std::uint64_t round_up(std::uint64_t bytes) { return (bytes + kAllocationUnit - 1) / kAllocationUnit * kAllocationUnit; }
+inline std::uint64_t round_up(std::uint64_t bytes) {
+  return (bytes + kAllocationUnit - 1) / kAllocationUnit * kAllocationUnit;
+}
 
 inline std::uint64_t block_length(std::uint64_t object_size, std::uint64_t index) {
   const std::uint64_t start = index * kBlock;

@@ -77,10 +77,8 @@ StoreCore::Acquired StoreCore::acquire(const ObjectInfo& info, std::uint64_t off
     try {
       for (std::uint64_t index = first; index <= last; ++index) {
         const BlockSlot* slot = blocks_.find({info.hash, index});
-        if (!slot || slot->state != BlockState::present)
-          ++absent;
-        else if (!slot->verified)
-          unverified.push_back({index, slot->crc});
+        if (!slot || slot->state != BlockState::present) ++absent;
+        else if (!slot->verified) unverified.push_back({index, slot->crc});
       }
     } catch (...) {
       return result;  // nothing pinned yet
@@ -175,10 +173,8 @@ StoreCore::Acquired StoreCore::acquire(const ObjectInfo& info, std::uint64_t off
       dropped_here[i] = true;
     }
     result.ok = !gave_up && failed.empty();
-    if (result.ok)
-      counters_.hits += last - first + 1;
-    else
-      counters_.misses += gave_up ? last - first + 1 : failed.size();
+    if (result.ok) counters_.hits += last - first + 1;
+    else counters_.misses += gave_up ? last - first + 1 : failed.size();
     if (!result.ok || out) unpin_locked(info, first, last);
   }
   if (gave_up)

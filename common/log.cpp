@@ -66,8 +66,8 @@ void write(Level level, std::string_view component, std::string_view message) {
   char stamp[32];
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &utc);
   // One fprintf per line so lines from different threads do not interleave.
-  std::string line = std::string(stamp) + " heasarcfs " + name(level) + " " + std::string(component) +
-                     ": " + std::string(message) + "\n";
+  std::string line = std::string(stamp) + " heasarcfs " + name(level) + " " + std::string(component) + ": " +
+                     std::string(message) + "\n";
   std::fputs(line.c_str(), stderr);
 }
 

@@ -137,8 +137,8 @@ std::uint64_t stream_file(Filesystem& filesystem, std::uint64_t ino, int fd, std
       buffer.resize(length);
       std::size_t done = 0;
       while (done < length) {
-        auto got = ::pread(reply.pin->fd(), buffer.data() + done, length - done,
-                           static_cast<off_t>(reply.offset + done));
+        auto got =
+            ::pread(reply.pin->fd(), buffer.data() + done, length - done, static_cast<off_t>(reply.offset + done));
         if (got < 0 && errno == EINTR) continue;
         if (got <= 0) throw Error(got < 0 ? errno : EIO, "cannot read the cache file for " + what);
         done += static_cast<std::size_t>(got);
@@ -156,12 +156,12 @@ std::uint64_t stream_file(Filesystem& filesystem, std::uint64_t ino, int fd, std
 std::pair<int, std::filesystem::path> create_temporary_beside(const std::filesystem::path& target) {
   std::random_device random;
   for (int attempt = 0; attempt < 100; ++attempt) {
-    auto candidate = target.parent_path() / ("." + target.filename().string() + ".heasarcfs-" +
-                                             std::to_string(random() % 1000000));
+    auto candidate =
+        target.parent_path() / ("." + target.filename().string() + ".heasarcfs-" + std::to_string(random() % 1000000));
     int fd = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd >= 0) return {fd, candidate};
-    if (errno != EEXIST) throw Error(errno, "cannot create a file in " + target.parent_path().string() + ": " +
-                                                std::strerror(errno));
+    if (errno != EEXIST)
+      throw Error(errno, "cannot create a file in " + target.parent_path().string() + ": " + std::strerror(errno));
   }
   throw Error(EEXIST, "cannot find a free temporary name beside " + target.string());
 }
@@ -281,8 +281,7 @@ class Runner {
         if (parts.empty()) throw Error(EINVAL, "the root cannot be copied: name a table, target or row below it");
         auto ino = resolve_path(filesystem_, path);
         auto attributes = filesystem_.getattr(ino);
-        if (attributes.is_dir && !command_.recursive)
-          throw Error(EISDIR, "is a directory (use cp -r)");
+        if (attributes.is_dir && !command_.recursive) throw Error(EISDIR, "is a directory (use cp -r)");
         auto target = into_directory ? destination / parts.back() : destination;
         copy_entry(ino, attributes, target, path);
       });

@@ -50,9 +50,9 @@ std::uint64_t resolve_path(Filesystem& filesystem, std::string_view path);
 
 // Everything the commands need besides the Filesystem.
 struct CliIo {
-  std::ostream& out;    // ls output
-  int out_fd = 1;       // cat output
-  std::ostream& err;    // one line per failed path
+  std::ostream& out;                         // ls output
+  int out_fd = 1;                            // cat output
+  std::ostream& err;                         // one line per failed path
   std::chrono::milliseconds timeout{60000};  // deadline of one read (the mount's timeout=)
 };
 

@@ -13,8 +13,8 @@ namespace hfs::fs {
 
 struct Filesystem::OpenFile {
   std::shared_ptr<const Node> node;
-  std::string content;                         // results_csv: the text, made at open
-  std::unique_ptr<cache::FileReader> reader;   // archive_file
+  std::string content;                        // results_csv: the text, made at open
+  std::unique_ptr<cache::FileReader> reader;  // archive_file
 };
 
 Filesystem::Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::Fetcher& fetcher)
@@ -149,10 +149,8 @@ Node Filesystem::row_child(const Node& query_dir, const std::string& row_name) {
 Node Filesystem::archive_child(const Node& parent, const ArchiveEntry& entry) {
   Node child;
   child.table = parent.table;
-  if (entry.is_dir)
-    child.data = ArchiveDirNode{entry.url, entry.mtime};
-  else
-    child.data = ArchiveFileNode{entry.url, entry.mtime, entry.object};
+  if (entry.is_dir) child.data = ArchiveDirNode{entry.url, entry.mtime};
+  else child.data = ArchiveFileNode{entry.url, entry.mtime, entry.object};
   return child;
 }
 

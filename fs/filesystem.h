@@ -28,9 +28,9 @@
 
 #include "cache/fetcher.h"
 #include "common/cancel.h"
+#include "common/thread_annotations.h"
 #include "fs/node.h"
 #include "fs/remote_view.h"
-#include "common/thread_annotations.h"
 
 namespace hfs::fs {
 

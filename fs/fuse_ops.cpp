@@ -10,16 +10,14 @@
 #include <string>
 #include <vector>
 
-#include "fs/mount_context.h"
 #include "common/error.h"
 #include "common/log.h"
+#include "fs/mount_context.h"
 
 namespace hfs::fs {
 namespace {
 
-Filesystem& filesystem_of(fuse_req_t req) {
-  return *static_cast<MountContext*>(fuse_req_userdata(req))->filesystem;
-}
+Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<MountContext*>(fuse_req_userdata(req))->filesystem; }
 
 // The context of one FUSE request: the mount's timeout= as its deadline, and a token the
 // kernel's interrupt (the caller got a signal: Ctrl-C, SIGTERM) cancels, so a call waiting on
@@ -152,8 +150,8 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_
       struct stat st {};
       st.st_ino = entry.ino;
       st.st_mode = entry.is_dir ? S_IFDIR : S_IFREG;
-      size_t needed = fuse_add_direntry(req, buffer.data() + used, size - used, entry.name.c_str(), &st,
-                                        static_cast<off_t>(i + 1));
+      size_t needed =
+          fuse_add_direntry(req, buffer.data() + used, size - used, entry.name.c_str(), &st, static_cast<off_t>(i + 1));
       if (needed > size - used) break;
       used += needed;
     }
@@ -237,9 +235,7 @@ void refuse_write(fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_f
   fuse_reply_err(req, EROFS);
 }
 void refuse_create(fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
-void refuse_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
-  fuse_reply_err(req, EROFS);
-}
+void refuse_setxattr(fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) { fuse_reply_err(req, EROFS); }
 void refuse_removexattr(fuse_req_t req, fuse_ino_t, const char*) { fuse_reply_err(req, EROFS); }
 void refuse_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) { fuse_reply_err(req, EROFS); }
 

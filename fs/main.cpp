@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "common/error.h"
+#include "common/log.h"
 #include "fs/cli.h"
 #include "fs/fuse_ops.h"
 #include "fs/mount_context.h"
 #include "fs/options.h"
-#include "common/error.h"
-#include "common/log.h"
 
 namespace {
 

@@ -27,7 +27,7 @@ struct MountContext {
   std::shared_ptr<vo::TransferEngine> engine;
   std::shared_ptr<vo::HttpTransport> transport;
   std::unique_ptr<cache::Fetcher> fetcher;
-  std::shared_ptr<TaskPool> background;  // listing and small-file prefetch
+  std::shared_ptr<TaskPool> background;  // listing prefetch (small files go to the engine directly)
   std::shared_ptr<RemoteView> remote;
   std::unique_ptr<Filesystem> filesystem;
 };

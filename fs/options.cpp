@@ -21,9 +21,9 @@ constexpr std::string_view kFuseOptions[] = {"allow_other", "allow_root", "auto_
 // mount helper may hand on: _netdev (wait for the network), noauto/auto (mount -a), nofail,
 // user/users/owner/group (who may mount), defaults. x-* options (x-systemd.*) too.
 constexpr std::string_view kIgnoredOptions[] = {
-    "dev",     "suid",   "exec",  "async", "sync",  "dirsync", "atime",   "relatime", "norelatime", "strictatime",
-    "nostrictatime", "diratime", "lazytime", "nolazytime", "_netdev", "auto", "noauto", "nofail", "user",
-    "nouser",  "users",  "owner", "group", "defaults"};
+    "dev",        "suid",        "exec",          "async",    "sync",     "dirsync",    "atime",   "relatime",
+    "norelatime", "strictatime", "nostrictatime", "diratime", "lazytime", "nolazytime", "_netdev", "auto",
+    "noauto",     "nofail",      "user",          "nouser",   "users",    "owner",      "group",   "defaults"};
 
 [[noreturn]] void bad_option(const std::string& message) { throw Error(EINVAL, message); }
 
@@ -42,9 +42,7 @@ std::vector<std::string> split_commas(const std::string& text) {
   return parts;
 }
 
-bool is_http_url(const std::string& value) {
-  return value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0;
-}
+bool is_http_url(const std::string& value) { return value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0; }
 
 void apply_option(MountOptions& options, const std::string& option) {
   auto eq = option.find('=');
@@ -102,8 +100,9 @@ void apply_option(MountOptions& options, const std::string& option) {
   } else if (key == "ro" && !value) {
     // Always read-only (serve() mounts with ro); said explicitly by mount(8) users and fstab.
   } else if (key == "rw" && !value) {
-    bad_option("option 'rw': heasarcfs is read-only, mount it with -o ro "
-               "(mount(8) passes rw when neither is given)");
+    bad_option(
+        "option 'rw': heasarcfs is read-only, mount it with -o ro "
+        "(mount(8) passes rw when neither is given)");
   } else {
     if (!value) {
       for (auto known : kFuseOptions) {
@@ -170,8 +169,7 @@ void apply_options(MountOptions& options, const std::string& list, const std::st
   for (const auto& option : parts) apply_option(options, option);
 }
 
-void finish_options(MountOptions& options, std::optional<std::string> xdg_cache_home,
-                    std::optional<std::string> home) {
+void finish_options(MountOptions& options, std::optional<std::string> xdg_cache_home, std::optional<std::string> home) {
   if (options.debug && !options.log_level_given) options.log_level = log::Level::debug;
   if (options.cache_dir.empty()) {
     if (xdg_cache_home && !xdg_cache_home->empty()) {
@@ -219,8 +217,7 @@ MountOptions parse_command_line(const std::vector<std::string>& args, std::optio
   }
   if (options.show_help || options.show_version) return options;
   if (positional.empty()) bad_option("missing MOUNTPOINT (see --help)");
-  if (positional.size() > 2)
-    bad_option("unexpected argument '" + positional[2] + "' (expected [SOURCE] MOUNTPOINT)");
+  if (positional.size() > 2) bad_option("unexpected argument '" + positional[2] + "' (expected [SOURCE] MOUNTPOINT)");
   if (positional.size() == 2) {
     if (positional[0].empty()) bad_option("empty SOURCE before the mount point");
     options.source = positional[0];
@@ -244,11 +241,20 @@ std::string fsname_option(const std::string& source) {
 
 std::string usage_text(std::string_view program) {
   std::string p(program);
-  return "usage: " + p + " [SOURCE] MOUNTPOINT [-f] [-d] [-s] [-o OPT[,OPT...]]\n"
-         "       " + p + " ls [-a] [-l] [-R] [-o OPT,...] PATH...      (no mount: list)\n"
-         "       " + p + " cat [-o OPT,...] PATH...                  (no mount: print files)\n"
-         "       " + p + " cp [-r] [-o OPT,...] PATH... DEST          (no mount: copy out)\n"
-         "       " + p + " --help | --version\n"
+  return "usage: " + p +
+         " [SOURCE] MOUNTPOINT [-f] [-d] [-s] [-o OPT[,OPT...]]\n"
+         "       " +
+         p +
+         " ls [-a] [-l] [-R] [-o OPT,...] PATH...      (no mount: list)\n"
+         "       " +
+         p +
+         " cat [-o OPT,...] PATH...                  (no mount: print files)\n"
+         "       " +
+         p +
+         " cp [-r] [-o OPT,...] PATH... DEST          (no mount: copy out)\n"
+         "       " +
+         p +
+         " --help | --version\n"
          "\n"
          "Mounts NASA HEASARC's archive as directories:\n"
          "  MOUNTPOINT/<table>/<target>[@<radius>]/[<column><op><value>/...]<obsid>/<archive files>\n"

@@ -1,5 +1,5 @@
-#include "common/text.h"
 #include "fs/path_grammar.h"
+#include "common/text.h"
 
 #include <cctype>
 

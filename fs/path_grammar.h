@@ -19,9 +19,9 @@ namespace hfs::fs {
 struct TargetSpec {
   std::string segment;  // as written in the path
   bool is_position = false;
-  std::string object_name;            // when !is_position, the name to resolve (as written)
-  vo::SkyPosition position;           // when is_position
-  std::optional<double> radius_deg;   // from "@<radius>", else the mount's default
+  std::string object_name;           // when !is_position, the name to resolve (as written)
+  vo::SkyPosition position;          // when is_position
+  std::optional<double> radius_deg;  // from "@<radius>", else the mount's default
 };
 
 // nullopt when the segment cannot be a target ("", ".", "..", names starting with '.', a bad

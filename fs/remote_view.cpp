@@ -1,5 +1,5 @@
-#include "common/text.h"
 #include "fs/remote_view.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -17,7 +17,8 @@ using text::lower;
 std::string name_key(const std::string& name) {
   std::string key;
   for (char c : name)
-    if (!std::isspace(static_cast<unsigned char>(c))) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return key;
 }
 
@@ -44,8 +45,8 @@ const ArchiveEntry* ArchiveListing::find(const std::string& name) const {
   return nullptr;
 }
 
-RemoteView::RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive,
-                       RemoteTtls ttls, unsigned max_parallel_stats)
+RemoteView::RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive, RemoteTtls ttls,
+                       unsigned max_parallel_stats)
     : vo_(std::move(vo)), archive_(std::move(archive)), ttls_(ttls), max_parallel_stats_(max_parallel_stats) {}
 
 template <class Value>
@@ -109,8 +110,8 @@ vo::SkyPosition RemoteView::resolve(const std::string& object_name) {
           return std::nullopt;
         }
         if (auto stale = positions_.get_stale(key); stale && *stale) {
-          log::warn("resolve", "using the last known position of '" + object_name + "' (resolver failed: " +
-                                   error.what() + ")");
+          log::warn("resolve",
+                    "using the last known position of '" + object_name + "' (resolver failed: " + error.what() + ")");
           return *stale;
         }
         throw;
@@ -130,22 +131,22 @@ std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query) {
 
 std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, const std::string& row_name) {
   auto key = directory_key(query, row_name);
-  return cached<std::optional<std::string>>(directories_, directories_flight_, key, ttls_.datalink,
-                                            [&]() -> std::optional<std::string> {
-    auto rows = cone(query);
-    auto it = rows->row_by_name.find(row_name);
-    if (it == rows->row_by_name.end()) throw Error(ENOENT, "no row '" + row_name + "' in " + query.table);
-    auto links = vo_->datalinks(rows->cone, it->second);
-    auto directory = vo::find_directory_link(links);
-    if (!directory) {
-      log::info("datalink", query.table + " row " + row_name + ": no directory product among " +
-                                std::to_string(links.size()) +
-                                " DataLink rows; the data is likely proprietary (not public yet), so its "
-                                "directory is empty");
-      return std::nullopt;
-    }
-    return directory->access_url;
-  });
+  return cached<std::optional<std::string>>(
+      directories_, directories_flight_, key, ttls_.datalink, [&]() -> std::optional<std::string> {
+        auto rows = cone(query);
+        auto it = rows->row_by_name.find(row_name);
+        if (it == rows->row_by_name.end()) throw Error(ENOENT, "no row '" + row_name + "' in " + query.table);
+        auto links = vo_->datalinks(rows->cone, it->second);
+        auto directory = vo::find_directory_link(links);
+        if (!directory) {
+          log::info("datalink", query.table + " row " + row_name + ": no directory product among " +
+                                    std::to_string(links.size()) +
+                                    " DataLink rows; the data is likely proprietary (not public yet), so its "
+                                    "directory is empty");
+          return std::nullopt;
+        }
+        return directory->access_url;
+      });
 }
 
 std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url, unsigned prefetch_levels) {

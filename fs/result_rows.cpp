@@ -1,5 +1,5 @@
-#include "common/text.h"
 #include "fs/result_rows.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -97,9 +97,8 @@ CompiledFilter compile(const ResultRows& rows, const FilterSpec& filter) {
   if (compiled.numeric) {
     auto number = parse_number(filter.value);
     if (!number || std::isnan(*number)) {
-      throw Error(ENOENT, "filter '" + filter.segment + "': column '" + table.fields[*column].name +
-                              "' is numeric (" + table.fields[*column].datatype + ") and '" + filter.value +
-                              "' is not a number");
+      throw Error(ENOENT, "filter '" + filter.segment + "': column '" + table.fields[*column].name + "' is numeric (" +
+                              table.fields[*column].datatype + ") and '" + filter.value + "' is not a number");
     }
     compiled.number = *number;
   } else {

@@ -19,8 +19,8 @@ namespace hfs::vo {
 struct ObjectInfo {
   std::string url;
   std::uint64_t size = 0;
-  std::int64_t mtime = 0;   // Last-Modified, seconds since the epoch (0 when unknown)
-  std::string etag;         // strong or weak ETag as sent, "" when none
+  std::int64_t mtime = 0;  // Last-Modified, seconds since the epoch (0 when unknown)
+  std::string etag;        // strong or weak ETag as sent, "" when none
   // The validator the cache keys blocks by: the ETag, else Last-Modified, else the size.
   std::string validator() const;
 };

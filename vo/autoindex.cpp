@@ -3,8 +3,8 @@
 // in the cells after the link's cell. Only links resolving to a direct child of the page's
 // directory are entries; which link is which is decided on the resolved URL, never on its text
 // (Apache truncates long names in the text).
-#include "common/text.h"
 #include "vo/autoindex.h"
+#include "common/text.h"
 
 #include <curl/curl.h>
 #include <gumbo.h>
@@ -124,7 +124,8 @@ std::optional<IndexEntry> entry_for_href(const Directory& directory, std::string
   if (entry.is_dir) rest.remove_suffix(1);
   if (rest.empty() || rest.find('/') != std::string_view::npos) return std::nullopt;  // deeper down
   entry.name = percent_decode(rest);
-  if (entry.name == "." || entry.name == ".." || entry.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos) {
+  if (entry.name == "." || entry.name == ".." ||
+      entry.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos) {
     return std::nullopt;
   }
   entry.url = directory.url + std::string(rest) + (entry.is_dir ? "/" : "");
@@ -171,7 +172,8 @@ bool parse_date(std::string_view token, int& year, int& month, int& day) {
 std::optional<int> parse_time(std::string_view token) {
   int hours = 0, minutes = 0, seconds = 0;
   if (token.size() != 5 && token.size() != 8) return std::nullopt;
-  if (token[2] != ':' || !to_int(token.substr(0, 2), hours) || !to_int(token.substr(3, 2), minutes)) return std::nullopt;
+  if (token[2] != ':' || !to_int(token.substr(0, 2), hours) || !to_int(token.substr(3, 2), minutes))
+    return std::nullopt;
   if (token.size() == 8 && (token[5] != ':' || !to_int(token.substr(6, 2), seconds))) return std::nullopt;
   if (hours > 23 || minutes > 59 || seconds > 60) return std::nullopt;
   return hours * 3600 + minutes * 60 + seconds;
@@ -190,7 +192,8 @@ std::optional<std::uint64_t> parse_size(std::string_view token) {
   }
   double number = 0;
   auto [end, error] = std::from_chars(token.data(), token.data() + token.size(), number);
-  if (error != std::errc() || end != token.data() + token.size() || token.empty() || !(number >= 0)) return std::nullopt;
+  if (error != std::errc() || end != token.data() + token.size() || token.empty() || !(number >= 0))
+    return std::nullopt;
   double bytes = std::round(number * scale);
   if (!(bytes < 9.2e18)) return std::nullopt;
   return static_cast<std::uint64_t>(bytes);
@@ -232,7 +235,8 @@ void append_text(const GumboNode* node, std::string& out) {
       out += current->v.text.text;
     } else if (current->type == GUMBO_NODE_ELEMENT) {
       const GumboVector& children = current->v.element.children;
-      for (unsigned i = children.length; i > 0; --i) stack.push_back(static_cast<const GumboNode*>(children.data[i - 1]));
+      for (unsigned i = children.length; i > 0; --i)
+        stack.push_back(static_cast<const GumboNode*>(children.data[i - 1]));
     }
   }
 }
@@ -318,12 +322,13 @@ std::string resolve_url(const std::string& base, const std::string& href) {
 std::vector<IndexEntry> parse_autoindex(std::string_view html, const std::string& page_url) {
   Directory directory = directory_of(page_url);
   if (detail::html_nests_deeper_than(html, kMaxNesting)) {
-    throw Error(EPROTO, "autoindex: HTML nested deeper than " + std::to_string(kMaxNesting) + " elements at " + page_url);
+    throw Error(EPROTO,
+                "autoindex: HTML nested deeper than " + std::to_string(kMaxNesting) + " elements at " + page_url);
   }
   GumboOptions options = kGumboDefaultOptions;
   options.max_errors = 0;  // parse errors are not kept: a broken page must not cost memory
-  std::unique_ptr<GumboOutput, GumboDeleter> output(
-      gumbo_parse_with_options(&options, html.data(), html.size()), GumboDeleter{options});
+  std::unique_ptr<GumboOutput, GumboDeleter> output(gumbo_parse_with_options(&options, html.data(), html.size()),
+                                                    GumboDeleter{options});
   if (!output) throw Error(EPROTO, "autoindex: HTML parser failed at " + page_url);
   Page page = scan(output->root);
 

@@ -11,11 +11,11 @@
 namespace hfs::vo {
 
 struct IndexEntry {
-  std::string name;   // decoded, without trailing '/'
+  std::string name;  // decoded, without trailing '/'
   bool is_dir = false;
-  std::string url;    // absolute URL of the entry (directories end with '/')
-  std::optional<std::int64_t> mtime;          // "2020-11-06 20:20" as UTC seconds
-  std::optional<std::uint64_t> approx_size;   // "3.4K" -> 3482 (3.4 * 1024, rounded); hint only
+  std::string url;                           // absolute URL of the entry (directories end with '/')
+  std::optional<std::int64_t> mtime;         // "2020-11-06 20:20" as UTC seconds
+  std::optional<std::uint64_t> approx_size;  // "3.4K" -> 3482 (3.4 * 1024, rounded); hint only
 };
 
 // Entries of the listing at page_url, in page order: skips sort links (?C=..), the parent

@@ -1,5 +1,5 @@
-#include "common/text.h"
 #include "vo/cone_search.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <cctype>

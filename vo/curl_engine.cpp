@@ -407,7 +407,8 @@ class EngineCore {
     Clock::time_point wake = next_queued_deadline.value_or(Clock::time_point::max());
     for (const auto& [id, transfer] : running_) {
       wake = std::min(wake, transfer->deadline);
-      if (stall_timeout_.count() > 0 && transfer->answer_started) wake = std::min(wake, transfer->last_activity + stall_timeout_);
+      if (stall_timeout_.count() > 0 && transfer->answer_started)
+        wake = std::min(wake, transfer->last_activity + stall_timeout_);
     }
     // Without anything due the loop still looks round once a minute; every change of work
     // wakes it anyway.

@@ -106,13 +106,15 @@ std::exception_ptr cancelled_error(const Transfer& transfer, const char* why) {
 }
 
 std::exception_ptr deadline_error(const Transfer& transfer) {
-  return std::make_exception_ptr(Error(ETIMEDOUT, describe(transfer.request) + ": no complete answer before its deadline"));
+  return std::make_exception_ptr(
+      Error(ETIMEDOUT, describe(transfer.request) + ": no complete answer before its deadline"));
 }
 
 std::exception_ptr stall_error(const Transfer& transfer, std::chrono::milliseconds stall_timeout) {
   // Not the request's deadline: a new attempt (on a new connection) may well go through.
   return std::make_exception_ptr(TransientError(
-      ETIMEDOUT, describe(transfer.request) + ": no data for " + std::to_string(stall_timeout.count()) + " ms mid-answer"));
+      ETIMEDOUT,
+      describe(transfer.request) + ": no data for " + std::to_string(stall_timeout.count()) + " ms mid-answer"));
 }
 
 }  // namespace curl

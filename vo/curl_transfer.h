@@ -25,8 +25,8 @@ struct Transfer {
   TransferCallbacks callbacks;
   std::string host;  // host_key(request.url): the slots it counts against
   SteadyClock::time_point deadline = SteadyClock::time_point::max();  // the earlier of options' and call's
-  std::shared_ptr<CancelToken> cancel;       // TransferOptions::cancel
-  std::shared_ptr<CancelToken> call_cancel;  // HttpRequest::call.cancel
+  std::shared_ptr<CancelToken> cancel;                                // TransferOptions::cancel
+  std::shared_ptr<CancelToken> call_cancel;                           // HttpRequest::call.cancel
   std::unique_ptr<CancelRegistration> cancel_registration;
   std::unique_ptr<CancelRegistration> call_registration;
   std::atomic<std::uint64_t>* bytes_received = nullptr;  // the engine's counter

@@ -53,10 +53,10 @@ std::vector<DataLink> parse_datalinks(const VoDocument& document) {
       if (!index || *index >= row.size()) return std::nullopt;
       return row[*index];
     };
-    links.push_back(DataLink{text(id).value_or(""), text(access_url).value_or(""),
-                             text(service_def).value_or(""), text(error_message).value_or(""),
-                             text(description).value_or(""), text(semantics).value_or(""),
-                             text(content_type).value_or(""), to_length(text(content_length))});
+    links.push_back(DataLink{text(id).value_or(""), text(access_url).value_or(""), text(service_def).value_or(""),
+                             text(error_message).value_or(""), text(description).value_or(""),
+                             text(semantics).value_or(""), text(content_type).value_or(""),
+                             to_length(text(content_length))});
   }
   return links;
 }

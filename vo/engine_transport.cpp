@@ -60,7 +60,8 @@ class EngineTransport final : public HttpTransport {
         pending->body_cut = true;
         return false;  // the engine closes that connection: the rest of the body is not read
       }
-      if (body.size() + bytes.size() > max) throw Error(EFBIG, what + ": body larger than " + std::to_string(max) + " bytes");
+      if (body.size() + bytes.size() > max)
+        throw Error(EFBIG, what + ": body larger than " + std::to_string(max) + " bytes");
       body.append(bytes);
       return true;
     };

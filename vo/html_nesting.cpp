@@ -1,7 +1,7 @@
 // The element-closing rules follow the WHATWG HTML "in body" / "in table" insertion modes,
 // simplified; where a rule is unsure whether the tree builder closes an element, it keeps it open.
-#include "common/text.h"
 #include "vo/html_nesting.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -14,37 +14,36 @@ namespace {
 
 using Names = std::initializer_list<std::string_view>;
 
-const Names kVoid = {"area", "base", "basefont", "bgsound", "br",     "col",   "embed", "frame", "hr",
-                         "img",  "input", "keygen",  "link",    "meta",   "param", "source", "track", "wbr"};
-const Names kFormatting = {"a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong",
-                               "tt", "u"};
+const Names kVoid = {"area", "base",  "basefont", "bgsound", "br",   "col",   "embed",  "frame", "hr",
+                     "img",  "input", "keygen",   "link",    "meta", "param", "source", "track", "wbr"};
+const Names kFormatting = {"a",    "b", "big",   "code",   "em",     "font", "i",
+                           "nobr", "s", "small", "strike", "strong", "tt",   "u"};
 // Where "has an element in scope" searches stop.
-const Names kScope = {"applet", "caption", "html", "table", "td", "th", "marquee", "object", "template",
-                          "svg",    "math"};
+const Names kScope = {"applet", "caption", "html", "table", "td", "th", "marquee", "object", "template", "svg", "math"};
 const Names kTableScope = {"html", "table", "template"};
 // The "special" category: an end tag of an ordinary element is ignored when one of these is in the way.
-const Names kSpecial = {
-    "address", "applet",   "area",    "article", "aside",    "base",     "basefont", "bgsound",  "blockquote",
-    "body",    "br",       "button",  "caption", "center",   "col",      "colgroup", "dd",       "details",
-    "dir",     "div",      "dl",      "dt",      "embed",    "fieldset", "figcaption", "figure", "footer",
-    "form",    "frame",    "frameset", "h1",     "h2",       "h3",       "h4",       "h5",       "h6",
-    "head",    "header",   "hgroup",  "hr",      "html",     "iframe",   "img",      "input",    "keygen",
-    "li",      "link",     "listing", "main",    "marquee",  "menu",     "meta",     "nav",      "noembed",
-    "noframes", "noscript", "object", "ol",      "p",        "param",    "plaintext", "pre",     "script",
-    "section", "select",   "source",  "style",   "summary",  "table",    "tbody",    "td",       "template",
-    "textarea", "tfoot",   "th",      "thead",   "title",    "tr",       "track",    "ul",       "wbr",
-    "xmp"};
+const Names kSpecial = {"address",    "applet",  "area",   "article", "aside",     "base",     "basefont", "bgsound",
+                        "blockquote", "body",    "br",     "button",  "caption",   "center",   "col",      "colgroup",
+                        "dd",         "details", "dir",    "div",     "dl",        "dt",       "embed",    "fieldset",
+                        "figcaption", "figure",  "footer", "form",    "frame",     "frameset", "h1",       "h2",
+                        "h3",         "h4",      "h5",     "h6",      "head",      "header",   "hgroup",   "hr",
+                        "html",       "iframe",  "img",    "input",   "keygen",    "li",       "link",     "listing",
+                        "main",       "marquee", "menu",   "meta",    "nav",       "noembed",  "noframes", "noscript",
+                        "object",     "ol",      "p",      "param",   "plaintext", "pre",      "script",   "section",
+                        "select",     "source",  "style",  "summary", "table",     "tbody",    "td",       "template",
+                        "textarea",   "tfoot",   "th",     "thead",   "title",     "tr",       "track",    "ul",
+                        "wbr",        "xmp"};
 // End tags that close their element through anything but a scope boundary.
-const Names kBlocks = {"address", "article", "aside",  "blockquote", "button", "center", "details", "dialog",
-                           "dir",     "div",     "dl",     "fieldset",   "figcaption", "figure", "footer", "form",
-                           "header",  "hgroup",  "listing", "main",      "menu",   "nav",    "ol",      "pre",
-                           "section", "summary", "ul",     "applet",     "marquee", "object"};
+const Names kBlocks = {"address", "article", "aside",   "blockquote", "button",     "center", "details", "dialog",
+                       "dir",     "div",     "dl",      "fieldset",   "figcaption", "figure", "footer",  "form",
+                       "header",  "hgroup",  "listing", "main",       "menu",       "nav",    "ol",      "pre",
+                       "section", "summary", "ul",      "applet",     "marquee",    "object"};
 // Start tags that close an open <p> first.
-const Names kClosesP = {"address", "article", "aside", "blockquote", "center", "details", "dialog", "dir",
-                            "div",     "dl",      "fieldset", "figcaption", "figure", "footer", "header", "hgroup",
-                            "main",    "menu",    "nav",   "ol",         "p",      "section", "summary", "ul",
-                            "h1",      "h2",      "h3",    "h4",         "h5",     "h6",      "pre",     "listing",
-                            "form",    "hr",      "xmp",   "plaintext"};
+const Names kClosesP = {"address", "article", "aside",    "blockquote", "center", "details", "dialog",  "dir",
+                        "div",     "dl",      "fieldset", "figcaption", "figure", "footer",  "header",  "hgroup",
+                        "main",    "menu",    "nav",      "ol",         "p",      "section", "summary", "ul",
+                        "h1",      "h2",      "h3",       "h4",         "h5",     "h6",      "pre",     "listing",
+                        "form",    "hr",      "xmp",      "plaintext"};
 const Names kTableParts = {"table", "tbody", "thead", "tfoot", "tr", "td", "th", "caption"};
 const Names kHeadings = {"h1", "h2", "h3", "h4", "h5", "h6"};
 // Their content is text to the tokenizer, not tags.
@@ -144,7 +143,8 @@ bool html_nests_deeper_than(std::string_view html, std::size_t limit) {
     bool closing = i < html.size() && html[i] == '/';
     if (closing) ++i;
     std::size_t start = i;
-    while (i < html.size() && !std::isspace(static_cast<unsigned char>(html[i])) && html[i] != '/' && html[i] != '>') ++i;
+    while (i < html.size() && !std::isspace(static_cast<unsigned char>(html[i])) && html[i] != '/' && html[i] != '>')
+      ++i;
     if (start == i || !std::isalpha(static_cast<unsigned char>(html[start]))) continue;  // text, <!DOCTYPE>, <?..>
     std::string name = lower(html.substr(start, i - start));
     if (closing) {

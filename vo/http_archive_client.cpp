@@ -5,9 +5,9 @@
 #include <cerrno>
 #include <thread>
 
-#include "vo/archive_client.h"
 #include "common/error.h"
 #include "common/parallel.h"
+#include "vo/archive_client.h"
 
 namespace hfs::vo {
 namespace {
@@ -142,8 +142,8 @@ class HttpArchiveClient final : public ArchiveClient {
       throw Error(EIO, where + ": unexpected HTTP " + std::to_string(response.status) + " to a range request");
     }
     if (!content_range || !content_range->satisfied) {
-      throw Error(EIO, where + ": 206 without a valid Content-Range ('" +
-                           response.header("content-range").value_or("") + "')");
+      throw Error(
+          EIO, where + ": 206 without a valid Content-Range ('" + response.header("content-range").value_or("") + "')");
     }
     if (content_range->total && *content_range->total != expected.size) {
       throw Error(ESTALE, where + ": object is now " + std::to_string(*content_range->total) + " bytes, was " +

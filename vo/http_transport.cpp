@@ -1,8 +1,8 @@
 // The transport-independent parts of vo/http_transport.h: header lookup, Content-Range and
 // HTTP-date parsing, and the retry loop the clients share. The libcurl transport itself is the
 // transfer engine (vo/curl_engine.cpp) and vo/engine_transport.cpp.
-#include "common/text.h"
 #include "vo/http_transport.h"
+#include "common/text.h"
 
 #include <curl/curl.h>
 
@@ -109,8 +109,10 @@ std::optional<ContentRange> parse_content_range(const std::string& value) {
 std::optional<std::int64_t> parse_http_date(const std::string& value) {
   std::string_view text = trim(value);
   // curl_getdate is lenient; an HTTP-date always has a letter (day or month name) and a digit.
-  bool has_alpha = std::any_of(text.begin(), text.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
-  bool has_digit = std::any_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+  bool has_alpha =
+      std::any_of(text.begin(), text.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+  bool has_digit =
+      std::any_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
   if (!has_alpha || !has_digit) return std::nullopt;
   std::time_t seconds = curl_getdate(std::string(text).c_str(), nullptr);
   if (seconds == static_cast<std::time_t>(-1)) return std::nullopt;

@@ -99,9 +99,9 @@ struct CurlTransportOptions {
   // hold a FUSE thread for a minute. Waiting for the first byte is bounded by `timeout` only
   // (a large cone search may take a while to start). 0 = no stall check.
   std::chrono::milliseconds stall_timeout{15000};
-  long max_redirects = 5;                         // more -> ELOOP
-  std::uint64_t max_body_bytes = 64ull << 20;     // a larger body -> EFBIG (bounds memory)
-  unsigned connections_per_host = 8;              // kept alive and reused
+  long max_redirects = 5;                      // more -> ELOOP
+  std::uint64_t max_body_bytes = 64ull << 20;  // a larger body -> EFBIG (bounds memory)
+  unsigned connections_per_host = 8;           // kept alive and reused
 };
 
 // A libcurl-backed transport with a transfer engine of its own (make_curl_engine plus
@@ -116,8 +116,8 @@ std::unique_ptr<HttpTransport> make_curl_transport(const CurlTransportOptions& o
 class RetryClock {
  public:
   virtual ~RetryClock() = default;
-  virtual SteadyClock::time_point now() = 0;                      // the operation's deadline
-  virtual std::chrono::system_clock::time_point wall_now() = 0;   // a Retry-After HTTP-date
+  virtual SteadyClock::time_point now() = 0;                       // the operation's deadline
+  virtual std::chrono::system_clock::time_point wall_now() = 0;    // a Retry-After HTTP-date
   virtual void sleep_for(std::chrono::milliseconds duration) = 0;  // the wait before a retry
 };
 

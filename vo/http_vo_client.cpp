@@ -4,10 +4,10 @@
 #include <cctype>
 #include <cerrno>
 
-#include "common/text.h"
 #include "common/error.h"
-#include "vo/vo_client.h"
+#include "common/text.h"
 #include "vo/sesame.h"
+#include "vo/vo_client.h"
 #include "vo/votable.h"
 
 namespace hfs::vo {

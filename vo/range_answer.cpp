@@ -37,7 +37,8 @@ void check_range_head(const ObjectInfo& expected, std::uint64_t offset, std::uin
   const std::string where = expected.url + " bytes " + std::to_string(offset) + "-" + std::to_string(last);
   const long status = head.status;
   if (status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505))
-    throw RetryableStatusError(status, where + ": HTTP " + std::to_string(status), retry_after_of(head.header("retry-after")));
+    throw RetryableStatusError(status, where + ": HTTP " + std::to_string(status),
+                               retry_after_of(head.header("retry-after")));
   if (status == 404 || status == 410) throw Error(ENOENT, where + ": HTTP " + std::to_string(status));
   if (status == 416) throw Error(ESTALE, where + ": range not satisfiable any more (object shrank)");
   if (status != 200 && status != 206) throw Error(EIO, where + ": HTTP " + std::to_string(status));
@@ -65,7 +66,8 @@ void check_range_head(const ObjectInfo& expected, std::uint64_t offset, std::uin
   }
   auto content_range = parse_content_range(head.header("content-range").value_or(""));
   if (!content_range || !content_range->satisfied)
-    throw Error(EIO, where + ": 206 without a valid Content-Range ('" + head.header("content-range").value_or("") + "')");
+    throw Error(EIO,
+                where + ": 206 without a valid Content-Range ('" + head.header("content-range").value_or("") + "')");
   if (content_range->total && *content_range->total != expected.size)
     throw Error(ESTALE, where + ": object is now " + std::to_string(*content_range->total) + " bytes, was " +
                             std::to_string(expected.size));

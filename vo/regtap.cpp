@@ -1,5 +1,5 @@
-#include "common/text.h"
 #include "vo/regtap.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <cctype>
@@ -145,9 +145,8 @@ std::vector<TableService> parse_regtap_cone_tables(const VoDocument& document) {
   std::vector<TableService> services;
   services.reserve(by_ivoid.size());
   for (auto& [ivoid, service] : by_ivoid) services.push_back(std::move(service));
-  std::stable_sort(services.begin(), services.end(), [](const TableService& a, const TableService& b) {
-    return a.name < b.name;
-  });
+  std::stable_sort(services.begin(), services.end(),
+                   [](const TableService& a, const TableService& b) { return a.name < b.name; });
   return services;
 }
 

@@ -1,5 +1,5 @@
-#include "common/text.h"
 #include "vo/sky.h"
+#include "common/text.h"
 
 #include <algorithm>
 #include <charconv>

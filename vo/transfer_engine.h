@@ -76,12 +76,12 @@ struct TransferCallbacks {
 };
 
 struct TransferStats {
-  std::uint64_t started = 0;        // transfers handed to libcurl
-  std::uint64_t completed = 0;      // ended with a whole answer
-  std::uint64_t failed = 0;         // ended with an error (cancellations included)
-  std::uint64_t bytes_received = 0; // body bytes
-  unsigned running = 0;             // in libcurl now
-  unsigned queued = 0;              // waiting for a connection slot
+  std::uint64_t started = 0;          // transfers handed to libcurl
+  std::uint64_t completed = 0;        // ended with a whole answer
+  std::uint64_t failed = 0;           // ended with an error (cancellations included)
+  std::uint64_t bytes_received = 0;   // body bytes
+  unsigned running = 0;               // in libcurl now
+  unsigned queued = 0;                // waiting for a connection slot
   unsigned max_running_per_host = 0;  // the most that ever ran at once against one host
 };
 

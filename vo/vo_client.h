@@ -32,7 +32,7 @@ class VoClient {
 };
 
 struct VoEndpoints {
-  std::string registry = "http://reg.g-vo.org/tap";                      // RegTAP TAP base
+  std::string registry = "http://reg.g-vo.org/tap";                     // RegTAP TAP base
   std::string resolver = "https://cds.unistra.fr/cgi-bin/nph-sesame/";  // Sesame base
   std::string authority = "ivo://nasa.heasarc";
 };

@@ -1,7 +1,7 @@
 // VOTable documents: the XML structure (pugixml) and TABLEDATA; BINARY/BINARY2 streams are in
 // votable_binary.cpp.
-#include "common/text.h"
 #include "vo/votable.h"
+#include "common/text.h"
 
 #include <pugixml.hpp>
 

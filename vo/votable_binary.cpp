@@ -1,8 +1,8 @@
 // VOTable BINARY and BINARY2 streams (VOTable 1.4 section 5.4, 5.5): every row is its cells in
 // FIELD order, big-endian, variable-length arrays prefixed by a 4-byte element count; BINARY2
 // rows start with a null bitmap (one bit per FIELD, most significant bit first).
-#include "common/text.h"
 #include "vo/votable_binary.h"
+#include "common/text.h"
 
 #include <array>
 #include <bit>
@@ -22,10 +22,10 @@ enum class Kind { boolean, bit, u8, i16, i32, i64, f32, f64, c32, c64, chr, uchr
 // How one FIELD is laid out in the stream.
 struct Codec {
   Kind kind = Kind::chr;
-  std::size_t element_size = 1;    // bytes per element (bit: 0, the count is in bits)
-  bool variable = false;           // preceded by a 4-byte count
-  std::uint64_t fixed_count = 1;   // elements when not variable
-  bool scalar = true;              // no arraysize at all
+  std::size_t element_size = 1;   // bytes per element (bit: 0, the count is in bits)
+  bool variable = false;          // preceded by a 4-byte count
+  std::uint64_t fixed_count = 1;  // elements when not variable
+  bool scalar = true;             // no arraysize at all
   std::optional<std::int64_t> integer_null;
   const VoField* field = nullptr;
 };
@@ -79,10 +79,10 @@ Codec make_codec(const VoField& field) {
     const char* name;
     Kind kind;
     std::size_t size;
-  } kTypes[] = {{"boolean", Kind::boolean, 1}, {"bit", Kind::bit, 0},          {"unsignedByte", Kind::u8, 1},
-                {"short", Kind::i16, 2},       {"int", Kind::i32, 4},          {"long", Kind::i64, 8},
-                {"float", Kind::f32, 4},       {"double", Kind::f64, 8},       {"floatComplex", Kind::c32, 8},
-                {"doubleComplex", Kind::c64, 16}, {"char", Kind::chr, 1},      {"unicodeChar", Kind::uchr, 2}};
+  } kTypes[] = {{"boolean", Kind::boolean, 1},    {"bit", Kind::bit, 0},    {"unsignedByte", Kind::u8, 1},
+                {"short", Kind::i16, 2},          {"int", Kind::i32, 4},    {"long", Kind::i64, 8},
+                {"float", Kind::f32, 4},          {"double", Kind::f64, 8}, {"floatComplex", Kind::c32, 8},
+                {"doubleComplex", Kind::c64, 16}, {"char", Kind::chr, 1},   {"unicodeChar", Kind::uchr, 2}};
   Codec codec;
   codec.field = &field;
   bool known = false;
@@ -95,7 +95,8 @@ Codec make_codec(const VoField& field) {
   }
   if (!known) fail("unknown datatype '" + field.datatype + "' of FIELD '" + field.name + "'");
   parse_arraysize(field, codec);
-  bool integral = codec.kind == Kind::u8 || codec.kind == Kind::i16 || codec.kind == Kind::i32 || codec.kind == Kind::i64;
+  bool integral =
+      codec.kind == Kind::u8 || codec.kind == Kind::i16 || codec.kind == Kind::i32 || codec.kind == Kind::i64;
   if (integral && field.null_value) {
     std::string_view text = trim(*field.null_value);
     std::int64_t value = 0;
@@ -214,8 +215,8 @@ VoCell format_cell(const Codec& codec, const unsigned char* bytes, std::uint64_t
       case Kind::i16:
       case Kind::i32:
       case Kind::i64: {
-        std::int64_t value = codec.kind == Kind::u8 ? bytes[i]
-                                                    : signed_value(bytes + i * codec.element_size, codec.element_size);
+        std::int64_t value =
+            codec.kind == Kind::u8 ? bytes[i] : signed_value(bytes + i * codec.element_size, codec.element_size);
         scalar_null = codec.integer_null && value == *codec.integer_null;
         out += integer_text(value);
         break;
@@ -344,7 +345,8 @@ void decode_binary_rows(const std::vector<unsigned char>& stream, bool binary2, 
   while (!reader.at_end()) {
     const std::size_t row_index = rows.size();
     const std::size_t row_start = reader.position();
-    if (cell_budget < fields.size()) fail("table larger than its document allows at row " + std::to_string(row_index + 1));
+    if (cell_budget < fields.size())
+      fail("table larger than its document allows at row " + std::to_string(row_index + 1));
     cell_budget -= fields.size();
     if (!reader.has(bitmap_size)) fail("stream ends inside a null bitmap " + where(reader, row_index, fields[0]));
     const unsigned char* bitmap = reader.take(bitmap_size);

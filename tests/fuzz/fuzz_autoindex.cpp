@@ -4,8 +4,8 @@
 #include <string>
 #include <string_view>
 
-#include "vo/autoindex.h"
 #include "common/error.h"
+#include "vo/autoindex.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static const std::string kPages[] = {

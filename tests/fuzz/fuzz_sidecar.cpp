@@ -43,7 +43,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       (data[2] % 8) * std::uint64_t{hfs::cache::kBlockSize} + (std::uint64_t{data[3]} << 8 | std::uint64_t{data[4]});
   std::string_view rest = input.substr(5);
   if (rest.size() < url_length + validator_length) return 0;
-  hfs::cache::ObjectKey key{std::string(rest.substr(0, url_length)), std::string(rest.substr(url_length, validator_length))};
+  hfs::cache::ObjectKey key{std::string(rest.substr(0, url_length)),
+                            std::string(rest.substr(url_length, validator_length))};
   std::string file = sidecar::encode_header(key, object_size);
   file.append(rest.substr(url_length + validator_length));
   check(file);

@@ -4,9 +4,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "common/error.h"
 #include "vo/cone_search.h"
 #include "vo/datalink.h"
-#include "common/error.h"
 #include "vo/regtap.h"
 #include "vo/votable.h"
 

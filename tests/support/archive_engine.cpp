@@ -110,7 +110,8 @@ void ArchiveEngine::serve(Transfer& transfer) {
     head.status = 206;
     head.effective_url = request.url;
     head.headers.emplace_back("content-range", "bytes " + std::to_string(request.range->first) + "-" +
-                                                   std::to_string(request.range->last) + "/" + std::to_string(info.size));
+                                                   std::to_string(request.range->last) + "/" +
+                                                   std::to_string(info.size));
     if (!info.etag.empty()) head.headers.emplace_back("etag", info.etag);
     if (info.mtime) head.headers.emplace_back("last-modified", http_date(info.mtime));
     if (!transfer.callbacks.on_headers(head) || !transfer.callbacks.on_body(body)) {
@@ -124,10 +125,8 @@ void ArchiveEngine::serve(Transfer& transfer) {
   }
   {
     MutexLock lock(mutex_);
-    if (error)
-      ++stats_.failed;
-    else
-      ++stats_.completed;
+    if (error) ++stats_.failed;
+    else ++stats_.completed;
   }
   transfer.callbacks.on_done(error);
 }

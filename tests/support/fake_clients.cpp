@@ -11,7 +11,8 @@ namespace {
 std::string normalize(const std::string& name) {
   std::string key;
   for (char c : name)
-    if (!std::isspace(static_cast<unsigned char>(c))) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return key;
 }
 
@@ -133,8 +134,8 @@ vo::ObjectInfo FakeArchiveClient::stat(const std::string& url) {
   return info;
 }
 
-std::vector<vo::ArchiveClient::StatResult> FakeArchiveClient::stat_many(const std::vector<std::string>& urls,
-                                                                       unsigned, const CallContext&) {
+std::vector<vo::ArchiveClient::StatResult> FakeArchiveClient::stat_many(const std::vector<std::string>& urls, unsigned,
+                                                                        const CallContext&) {
   ++stat_many_calls;
   std::vector<StatResult> results;
   for (const auto& url : urls) {
@@ -175,7 +176,7 @@ FakeHeasarc make_fake_heasarc() {
   FakeVoClient::Table numaster;
   numaster.service = {"numaster", "ivo://nasa.heasarc/numaster", "NuSTAR Master Catalog",
                       "http://fake/xamin/vo/cone?showoffsets&table=numaster&"};
-  numaster.fields = {field("name", "char"), field("ra", "double"), field("dec", "double"),
+  numaster.fields = {field("name", "char"),  field("ra", "double"),   field("dec", "double"),
                      field("obsid", "char"), field("status", "char"), field("exposure_a", "double")};
   struct RowSpec {
     const char* name;
@@ -196,17 +197,17 @@ FakeHeasarc make_fake_heasarc() {
       {"M31", 10.7000, 41.3000, "50026001004", "archived", ""},
   };
   for (const auto& row : rows) {
-    vo::VoRow cells = {std::string(row.name), std::to_string(row.ra), std::to_string(row.dec),
-                       std::string(row.obsid), std::string(row.status),
-                       row.exposure[0] ? vo::VoCell(row.exposure) : vo::VoCell()};
+    vo::VoRow cells = {std::string(row.name),   std::to_string(row.ra),
+                       std::to_string(row.dec), std::string(row.obsid),
+                       std::string(row.status), row.exposure[0] ? vo::VoCell(row.exposure) : vo::VoCell()};
     numaster.rows.push_back(cells);
     if (std::string(row.status) == "archived") {
       std::string obsid = row.obsid;
-      std::string dir = "http://fake/FTP/nustar/data/obs/" + obsid.substr(1, 2) + "/" + obsid.substr(0, 1) + "//" +
-                        obsid + "/";
+      std::string dir =
+          "http://fake/FTP/nustar/data/obs/" + obsid.substr(1, 2) + "/" + obsid.substr(0, 1) + "//" + obsid + "/";
       numaster.directory_by_id[obsid] = dir;
-      std::string file_dir = "http://fake/FTP/nustar/data/obs/" + obsid.substr(1, 2) + "/" + obsid.substr(0, 1) +
-                             "//" + obsid + "/";
+      std::string file_dir =
+          "http://fake/FTP/nustar/data/obs/" + obsid.substr(1, 2) + "/" + obsid.substr(0, 1) + "//" + obsid + "/";
       heasarc.archive->add_file(file_dir + "pipe.log", "pipeline log of " + obsid + "\n");
       std::string events(700000, '\0');
       for (std::size_t i = 0; i < events.size(); ++i) events[i] = static_cast<char>((i * 7919 + obsid.size()) % 251);

@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
-#include "vo/archive_client.h"
 #include "common/thread_annotations.h"
+#include "vo/archive_client.h"
 #include "vo/vo_client.h"
 
 namespace hfs::test {

@@ -15,8 +15,7 @@ FakeEngine::~FakeEngine() {
     for (auto& [id, transfer] : transfers_) left.push_back(std::move(transfer));
     transfers_.clear();
   }
-  for (auto& transfer : left)
-    transfer.callbacks.on_done(std::make_exception_ptr(Error(ECANCELED, "engine destroyed")));
+  for (auto& transfer : left) transfer.callbacks.on_done(std::make_exception_ptr(Error(ECANCELED, "engine destroyed")));
 }
 
 void FakeEngine::add_object(const std::string& url, std::string bytes, std::string etag) {

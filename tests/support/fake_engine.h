@@ -81,7 +81,7 @@ class FakeEngine : public vo::TransferEngine {
   mutable Mutex mutex_;
   std::condition_variable_any changed_;
   std::map<std::string, std::pair<std::string, std::string>> objects_ GUARDED_BY(mutex_);  // url -> bytes, etag
-  std::map<Id, Transfer> transfers_ GUARDED_BY(mutex_);  // not yet ended
+  std::map<Id, Transfer> transfers_ GUARDED_BY(mutex_);                                    // not yet ended
   std::vector<Info> submitted_ GUARDED_BY(mutex_);
   Id next_id_ GUARDED_BY(mutex_) = 0;
   unsigned running_count_ GUARDED_BY(mutex_) = 0;

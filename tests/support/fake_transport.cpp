@@ -89,7 +89,8 @@ vo::HttpResponse FakeTransport::perform(const vo::HttpRequest& request) {
   if (answer.effective_url.empty()) answer.effective_url = request.url;
 
   if (request.method == vo::HttpRequest::Method::head) {
-    if (!answer.header("content-length")) answer.headers.emplace_back("content-length", std::to_string(answer.body.size()));
+    if (!answer.header("content-length"))
+      answer.headers.emplace_back("content-length", std::to_string(answer.body.size()));
     answer.body.clear();
     return answer;
   }

@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "vo/http_transport.h"
 #include "common/thread_annotations.h"
+#include "vo/http_transport.h"
 
 namespace hfs::test {
 
@@ -21,7 +21,9 @@ class FakeTransport : public vo::HttpTransport {
  public:
   using Headers = std::vector<std::pair<std::string, std::string>>;
   static vo::HttpResponse response(long status, std::string body, Headers headers = {});
-  static vo::HttpResponse ok(std::string body, Headers headers = {}) { return response(200, std::move(body), std::move(headers)); }
+  static vo::HttpResponse ok(std::string body, Headers headers = {}) {
+    return response(200, std::move(body), std::move(headers));
+  }
 
   // Answers any method to exactly this URL. HEAD gets the headers (and a Content-Length when
   // the response has none) without the body; a GET with a Range on a 200 response gets the

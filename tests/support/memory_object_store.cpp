@@ -16,9 +16,14 @@ enum class BlockState { absent, reserved, present };
 
 struct MemoryObjectStore::Object : cache::CachedObject {
   Object(MemoryObjectStore& owner, cache::ObjectKey object_key, std::uint64_t object_size)
-      : store(owner), key_(std::move(object_key)), size_(object_size),
-        fd(memfd_create("object", MFD_CLOEXEC)), states(block_count(), BlockState::absent),
-        crcs(block_count(), 0), verified_blocks(block_count(), false), pins(block_count(), 0) {
+      : store(owner),
+        key_(std::move(object_key)),
+        size_(object_size),
+        fd(memfd_create("object", MFD_CLOEXEC)),
+        states(block_count(), BlockState::absent),
+        crcs(block_count(), 0),
+        verified_blocks(block_count(), false),
+        pins(block_count(), 0) {
     if (fd < 0 || ftruncate(fd, static_cast<off_t>(size_)) != 0) throw std::runtime_error("memfd");
   }
   ~Object() override { ::close(fd); }

@@ -81,7 +81,8 @@ inline std::uint64_t allocated_bytes(const std::filesystem::path& store_dir) {
   for (std::filesystem::recursive_directory_iterator it(store_dir / "objects", ec), end; !ec && it != end;
        it.increment(ec)) {
     struct stat st {};
-    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) total += static_cast<std::uint64_t>(st.st_blocks) * 512;
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode))
+      total += static_cast<std::uint64_t>(st.st_blocks) * 512;
   }
   return total;
 }

@@ -297,7 +297,7 @@ void TestHttpServer::wait_until_stopped_or_closed(int fd) {
     pollfd waiting{fd, POLLIN, 0};
     if (::poll(&waiting, 1, kPollMillis) > 0) {
       char byte;
-      if (::recv(fd, &byte, 1, MSG_PEEK) <= 0) return;  // the client gave up
+      if (::recv(fd, &byte, 1, MSG_PEEK) <= 0) return;               // the client gave up
       sleep_unless_stopped(std::chrono::milliseconds(kPollMillis));  // data: not ours to read
     }
   }
@@ -377,8 +377,7 @@ void TestHttpServer::serve_connection(int fd, int connection) {
   ::close(fd);
 }
 
-TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::string& head,
-                                             const std::string& body) {
+TestHttpServer::After TestHttpServer::answer(int fd, int connection, const std::string& head, const std::string& body) {
   LoggedRequest request;
   request.connection = connection;
   request.body = body;

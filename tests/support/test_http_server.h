@@ -36,8 +36,7 @@ class AnswerGate {
   int held() const EXCLUDES(mutex_);               // answers waiting now
   // Blocks until at least `count` answers wait; false after `limit` (a test failure, not a
   // measurement: the limit only turns a hang into a message).
-  bool wait_until_held(int count, std::chrono::milliseconds limit = std::chrono::seconds(60)) const
-      EXCLUDES(mutex_);
+  bool wait_until_held(int count, std::chrono::milliseconds limit = std::chrono::seconds(60)) const EXCLUDES(mutex_);
 
   // The server's side: waits for a permit; false when the server stops first.
   bool pass() EXCLUDES(mutex_);
@@ -58,26 +57,26 @@ class TestHttpServer {
     std::string body{};
     int status = 200;
     std::string content_type = "application/octet-stream";
-    std::string etag{};           // sent as is ("\"abc\""); "" = no ETag
-    std::string last_modified{};  // an HTTP-date; "" = no Last-Modified
+    std::string etag{};                                          // sent as is ("\"abc\""); "" = no ETag
+    std::string last_modified{};                                 // an HTTP-date; "" = no Last-Modified
     std::vector<std::pair<std::string, std::string>> headers{};  // extra response headers
-    bool head_allowed = true;         // false: HEAD is answered 405
-    bool head_content_length = true;  // false: HEAD is answered without Content-Length
-    int head_status = 0;              // nonzero: HEAD is answered with it (a CDN's 403), no body
+    bool head_allowed = true;                                    // false: HEAD is answered 405
+    bool head_content_length = true;                             // false: HEAD is answered without Content-Length
+    int head_status = 0;  // nonzero: HEAD is answered with it (a CDN's 403), no body
   };
 
   // Switches on one route; they stay until set again (fail_next counts down).
   struct Faults {
-    int fail_next = 0;         // the next N requests are answered fail_status
+    int fail_next = 0;  // the next N requests are answered fail_status
     int fail_status = 503;
-    std::string retry_after{};   // Retry-After of those answers; "" = none
-    bool reset_mid_body = false;  // headers with the full length, half the body, then a TCP RST
-    bool truncate_body = false;   // headers with the full length, half the body, then close
-    bool stall_mid_body = false;  // headers with the full length, half the body, then silence
-    bool ignore_range = false;    // answer 200 with the whole body whatever the Range
-    bool hang = false;            // read the request, never answer (until the client or stop())
+    std::string retry_after{};           // Retry-After of those answers; "" = none
+    bool reset_mid_body = false;         // headers with the full length, half the body, then a TCP RST
+    bool truncate_body = false;          // headers with the full length, half the body, then close
+    bool stall_mid_body = false;         // headers with the full length, half the body, then silence
+    bool ignore_range = false;           // answer 200 with the whole body whatever the Range
+    bool hang = false;                   // read the request, never answer (until the client or stop())
     std::chrono::milliseconds delay{0};  // wait before answering
-    int times = -1;  // reset/truncate/stall/ignore_range/hang hit the next N answers only; -1: all
+    int times = -1;                      // reset/truncate/stall/ignore_range/hang hit the next N answers only; -1: all
     std::shared_ptr<AnswerGate> gate{};  // every answer of the route waits for it (after the log)
   };
 
@@ -89,10 +88,10 @@ class TestHttpServer {
     std::map<std::string, std::string> headers;  // names lower-cased
     std::string body{};
     std::string range{};           // the Range header, "" when none
-    int status = 0;              // 0 when no answer was sent (hang, stop)
+    int status = 0;                // 0 when no answer was sent (hang, stop)
     std::uint64_t body_bytes = 0;  // body bytes actually sent
-    int connection = 0;          // 1-based number of the TCP connection it came on
-    std::uint64_t id = 0;        // 1-based arrival number since the server started
+    int connection = 0;            // 1-based number of the TCP connection it came on
+    std::uint64_t id = 0;          // 1-based arrival number since the server started
   };
 
   TestHttpServer();
@@ -101,7 +100,7 @@ class TestHttpServer {
   TestHttpServer& operator=(const TestHttpServer&) = delete;
 
   std::uint16_t port() const { return port_; }
-  std::string base_url() const;                   // "http://127.0.0.1:<port>"
+  std::string base_url() const;                      // "http://127.0.0.1:<port>"
   std::string url(const std::string& target) const;  // base_url() + target
 
   // Routes match the exact target (path?query) first, then the path alone; else 404.
@@ -140,7 +139,7 @@ class TestHttpServer {
 
   // Lock order: mutex_ only (never held while sending or sleeping on a socket).
   mutable Mutex mutex_;
-  std::condition_variable_any stopped_cv_;  // notified by stop(); waited on with mutex_ itself
+  std::condition_variable_any stopped_cv_;         // notified by stop(); waited on with mutex_ itself
   mutable std::condition_variable_any logged_cv_;  // notified when a request is logged
   std::vector<std::shared_ptr<AnswerGate>> gates_ GUARDED_BY(mutex_);  // abandoned by stop()
   bool stopping_ GUARDED_BY(mutex_) = false;

@@ -4,10 +4,10 @@
 #include <chrono>
 #include <functional>
 
-#include "vo/autoindex.h"
 #include "common/error.h"
 #include "tests/support/cpu_time.h"
 #include "tests/support/samples.h"
+#include "vo/autoindex.h"
 
 using namespace hfs::vo;
 using hfs::test::read_sample;
@@ -24,7 +24,8 @@ std::string pre_page(const std::string& path, const std::string& parent, const s
          "</h1>\n<pre><img src=\"/icons/blank.gif\" alt=\"Icon \"> <a href=\"?C=N;O=D\">Name</a>   <a "
          "href=\"?C=M;O=A\">Last modified</a>      <a href=\"?C=S;O=A\">Size</a>  <a href=\"?C=D;O=A\">Description</a>"
          "<hr><img src=\"/icons/back.gif\" alt=\"[PARENTDIR]\"> <a href=\"" +
-         parent + "\">Parent Directory</a>                                -   \n" + lines + "<hr></pre>\n</body></html>\n";
+         parent + "\">Parent Directory</a>                                -   \n" + lines +
+         "<hr></pre>\n</body></html>\n";
 }
 
 void expect_eproto(const std::string& html, const std::string& url) {
@@ -71,7 +72,8 @@ BOOST_AUTO_TEST_CASE(nustar_double_slash_directory) {
       "<img src=\"/icons/folder.gif\" alt=\"[DIR]\"> <a href=\"/FTP/nustar/data/obs/00/6/60001111003/hk/\">hk/</a>  "
       "2020-11-06 20:20    -   \n"
       "<img src=\"/icons/text.gif\" alt=\"[TXT]\"> <a href=\"pipe.log\">pipe.log</a>   2020-11-06 20:20:15  1.7M  \n";
-  auto entries = parse_autoindex(pre_page("/FTP/nustar/data/obs/00/6//60001111003", "/FTP/nustar/data/obs/00/6/", lines), url);
+  auto entries =
+      parse_autoindex(pre_page("/FTP/nustar/data/obs/00/6//60001111003", "/FTP/nustar/data/obs/00/6/", lines), url);
   BOOST_TEST_REQUIRE(entries.size() == 3u);
   BOOST_TEST(entries[0].url == "https://heasarc.gsfc.nasa.gov/FTP/nustar/data/obs/00/6//60001111003/auxil/");
   // An absolute href with one slash is the same directory; the entry stays under the page's URL.
@@ -87,9 +89,11 @@ BOOST_AUTO_TEST_CASE(apache_html_table) {
       " </head>\n <body>\n<h1>Index of /data</h1>\n  <table>\n   <tr><th valign=\"top\"><img src=\"/icons/blank.gif\" "
       "alt=\"[ICO]\"></th><th><a href=\"?C=N;O=D\">Name</a></th><th><a href=\"?C=M;O=A\">Last modified</a></th><th><a "
       "href=\"?C=S;O=A\">Size</a></th><th><a href=\"?C=D;O=A\">Description</a></th></tr>\n   <tr><th colspan=\"5\"><hr>"
-      "</th></tr>\n<tr><td valign=\"top\"><img src=\"/icons/back.gif\" alt=\"[PARENTDIR]\"></td><td><a href=\"/\">Parent "
+      "</th></tr>\n<tr><td valign=\"top\"><img src=\"/icons/back.gif\" alt=\"[PARENTDIR]\"></td><td><a "
+      "href=\"/\">Parent "
       "Directory</a></td><td>&nbsp;</td><td align=\"right\">  - </td><td>&nbsp;</td></tr>\n<tr><td valign=\"top\"><img "
-      "src=\"/icons/folder.gif\" alt=\"[DIR]\"></td><td><a href=\"auxil/\">auxil/</a></td><td align=\"right\">2020-11-06 "
+      "src=\"/icons/folder.gif\" alt=\"[DIR]\"></td><td><a href=\"auxil/\">auxil/</a></td><td "
+      "align=\"right\">2020-11-06 "
       "20:20  </td><td align=\"right\">  - </td><td>&nbsp;</td></tr>\n<tr><td valign=\"top\"><img "
       "src=\"/icons/unknown.gif\" alt=\"[   ]\"></td><td><a href=\"my%20file%20%26%20notes.txt\">my file &amp; "
       "notes.txt</a></td><td align=\"right\">2021-01-02 03:04  </td><td align=\"right\">123 </td><td>&nbsp;</td></tr>\n"
@@ -136,8 +140,8 @@ BOOST_AUTO_TEST_CASE(which_links_are_entries) {
   auto entries = parse_autoindex(pre_page("/pub/dir", "/pub/", lines), url);
   std::vector<std::string> names;
   for (const auto& entry : entries) names.push_back(entry.name);
-  std::vector<std::string> expected{"a b.txt", "x&y.txt", "raw name.txt", "dot.txt", "abs.txt", "case.txt",
-                                    "\xC3\xA9t\xC3\xA9.fits"};
+  std::vector<std::string> expected{"a b.txt", "x&y.txt",  "raw name.txt",          "dot.txt",
+                                    "abs.txt", "case.txt", "\xC3\xA9t\xC3\xA9.fits"};
   BOOST_TEST(names == expected, tt::per_element());
   BOOST_TEST_REQUIRE(entries.size() == expected.size());
   BOOST_TEST(entries[2].url == url + "raw%20name.txt");
@@ -151,7 +155,8 @@ BOOST_AUTO_TEST_CASE(icons_as_links_and_old_dates) {
   std::string lines =
       "<a href=\"auxil/\"><img src=\"/icons/folder.gif\" alt=\"[DIR]\"></a> <a href=\"auxil/\">auxil/</a>  "
       "06-Nov-2020 20:20    -\n"
-      "<a href=\"f.txt\"><img src=\"/icons/text.gif\" alt=\"[TXT]\"></a> <a href=\"f.txt\">f.txt</a>  06-Nov-2020 20:20  "
+      "<a href=\"f.txt\"><img src=\"/icons/text.gif\" alt=\"[TXT]\"></a> <a href=\"f.txt\">f.txt</a>  06-Nov-2020 "
+      "20:20  "
       "2.0K\n";
   auto entries = parse_autoindex(pre_page("/d", "/", lines), "http://h/d/");
   BOOST_TEST_REQUIRE(entries.size() == 2u);
@@ -163,9 +168,10 @@ BOOST_AUTO_TEST_CASE(icons_as_links_and_old_dates) {
 BOOST_AUTO_TEST_CASE(empty_listing_and_no_listing) {
   BOOST_TEST(parse_autoindex(pre_page("/empty", "/", ""), "http://h/empty/").empty());
   expect_eproto("", "http://h/d/");
-  expect_eproto("<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
-                "<p>The requested URL was not found on this server.</p></body></html>",
-                "http://h/d/");
+  expect_eproto(
+      "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
+      "<p>The requested URL was not found on this server.</p></body></html>",
+      "http://h/d/");
   expect_eproto("<html><body><a href=\"readme.html\">read me</a> <a href=\"x/\">x</a></body></html>", "http://h/d/");
   expect_eproto(std::string("\x00\xff\xfe<<>>\x01", 8), "http://h/d/");
   BOOST_CHECK_THROW(parse_autoindex(pre_page("/d", "/", ""), "not a url"), hfs::Error);
@@ -214,8 +220,8 @@ BOOST_AUTO_TEST_CASE(hostile_nesting_is_refused_quickly) {
     BOOST_TEST_MESSAGE(attack(0) << ": " << cost[0].count() << " ns of CPU at " << elements[0] << " elements, "
                                  << cost[1].count() << " ns at " << elements[1]);
     BOOST_TEST(cost[1].count() <= 24 * cost[0].count(), attack(0) << ": " << cost[0].count() << " ns of CPU at "
-                                                                   << elements[0] << " elements, " << cost[1].count()
-                                                                   << " ns at " << elements[1]);
+                                                                  << elements[0] << " elements, " << cost[1].count()
+                                                                  << " ns at " << elements[1]);
   }
   // Sloppy but shallow HTML still parses: unclosed <p>, <li>, <tr>/<td>, void elements, comments.
   std::string sloppy = "<title>Index of /d</title><!-- <div><div> --><ul>";
@@ -234,14 +240,16 @@ BOOST_AUTO_TEST_CASE(large_listings) {
     lines += "<img src=\"/icons/folder.gif\" alt=\"[DIR]\"> <a href=\"" + name + "/\">" + name +
              "/</a>   2020-11-06 20:20    -   \n";
     rows += "<tr><td valign=\"top\"><img src=\"/icons/folder.gif\" alt=\"[DIR]\"></td><td><a href=\"" + name + "/\">" +
-            name + "/</a></td><td align=\"right\">2020-11-06 20:20  </td><td align=\"right\">  - </td><td>&nbsp;</td></tr>\n";
+            name +
+            "/</a></td><td align=\"right\">2020-11-06 20:20  </td><td align=\"right\">  - </td><td>&nbsp;</td></tr>\n";
   }
   auto pre = parse_autoindex(pre_page("/FTP/nustar/data/obs/00/6", "/FTP/nustar/data/obs/00/", lines),
                              "https://heasarc.gsfc.nasa.gov/FTP/nustar/data/obs/00/6/");
   BOOST_TEST(pre.size() == 5000u);
   BOOST_TEST(pre.back().name == "60001004999");
-  std::string table = "<html><head><title>Index of /x</title></head><body><table><tr><th><a href=\"?C=N;O=D\">Name</a></th></tr>" +
-                      rows + "</table></body></html>";
+  std::string table =
+      "<html><head><title>Index of /x</title></head><body><table><tr><th><a href=\"?C=N;O=D\">Name</a></th></tr>" +
+      rows + "</table></body></html>";
   auto tabled = parse_autoindex(table, "http://h/x/");
   BOOST_TEST(tabled.size() == 5000u);
   BOOST_TEST(*tabled.back().mtime == k2020_11_06_2020);
@@ -286,10 +294,13 @@ BOOST_AUTO_TEST_CASE(apache_escaped_and_truncated_names) {
     urls.push_back(entry.url);
     BOOST_TEST(*entry.mtime == k2020_11_06_2020);
   }
-  std::vector<std::string> expected_names{"a#b.txt", "a?b.txt", "100%.txt", "a:b.txt", "r&d;v=1+2.txt",
-                                          "nu60001111003A01_cl_with_a_long_suffix.evt.gz", "caf\xC3\xA9 dir"};
-  std::vector<std::string> expected_urls{url + "a%23b.txt", url + "a%3fb.txt", url + "100%25.txt", url + "a:b.txt",
-                                         url + "r&d;v=1+2.txt", url + "nu60001111003A01_cl_with_a_long_suffix.evt.gz",
+  std::vector<std::string> expected_names{"a#b.txt",        "a?b.txt",
+                                          "100%.txt",       "a:b.txt",
+                                          "r&d;v=1+2.txt",  "nu60001111003A01_cl_with_a_long_suffix.evt.gz",
+                                          "caf\xC3\xA9 dir"};
+  std::vector<std::string> expected_urls{url + "a%23b.txt",       url + "a%3fb.txt",
+                                         url + "100%25.txt",      url + "a:b.txt",
+                                         url + "r&d;v=1+2.txt",   url + "nu60001111003A01_cl_with_a_long_suffix.evt.gz",
                                          url + "caf%c3%a9%20dir/"};
   BOOST_TEST(names == expected_names, tt::per_element());
   BOOST_TEST(urls == expected_urls, tt::per_element());

@@ -1,9 +1,9 @@
 #define BOOST_TEST_MODULE cone_search
 #include <boost/test/unit_test.hpp>
 
-#include "vo/cone_search.h"
 #include "common/error.h"
 #include "tests/support/samples.h"
+#include "vo/cone_search.h"
 
 using namespace hfs::vo;
 using hfs::test::read_sample;
@@ -28,7 +28,8 @@ std::string numaster_answer(const std::string& service_block) {
 const std::string kNumasterService =
     "<RESOURCE type=\"meta\" utype=\"adhoc:service\">"
     "<PARAM datatype=\"char\" arraysize=\"*\" name=\"standardID\" value=\"ivo://ivoa.net/std/DataLink#links-1.0\"/>"
-    "<PARAM datatype=\"char\" arraysize=\"*\" name=\"accessURL\" value=\"http://127.0.0.1:43107/xamin/vo/datalink/numaster\"/>"
+    "<PARAM datatype=\"char\" arraysize=\"*\" name=\"accessURL\" "
+    "value=\"http://127.0.0.1:43107/xamin/vo/datalink/numaster\"/>"
     "<GROUP name=\"inputParams\"><PARAM ref=\"DataLinkID\" datatype=\"char\" arraysize=\"*\" name=\"id\" value=\"\"/>"
     "</GROUP></RESOURCE>";
 
@@ -70,7 +71,8 @@ BOOST_AUTO_TEST_CASE(urls_as_pyvo_sends_them) {
              "http://h/cone?RA=10.0&DEC=-5.5&SR=0.08333333333333333&VERB=3");
   BOOST_TEST(cone_search_url("http://vizier.cds.unistra.fr/viz-bin/conesearch/VII/156/table1?", {0, 0}, 1e-5) ==
              "http://vizier.cds.unistra.fr/viz-bin/conesearch/VII/156/table1?RA=0.0&DEC=0.0&SR=1e-05&VERB=2");
-  BOOST_TEST(cone_search_url("http://h/cone?table=x", {1, 2}, 0.5) == "http://h/cone?table=x&RA=1.0&DEC=2.0&SR=0.5&VERB=2");
+  BOOST_TEST(cone_search_url("http://h/cone?table=x", {1, 2}, 0.5) ==
+             "http://h/cone?table=x&RA=1.0&DEC=2.0&SR=0.5&VERB=2");
 }
 
 BOOST_AUTO_TEST_CASE(real_chanmaster_answer) {
@@ -101,15 +103,18 @@ BOOST_AUTO_TEST_CASE(numaster_datalink_urls) {
   std::string with_query = kNumasterService;
   with_query.replace(with_query.find("numaster\"/>"), 11, "numaster?fmt=v\"/>");
   auto queried = parse_cone_result(parse_votable(numaster_answer(with_query)));
-  BOOST_TEST(*datalink_url_for_row(queried, 0) == "http://127.0.0.1:43107/xamin/vo/datalink/numaster?fmt=v&ID=60001111002");
+  BOOST_TEST(*datalink_url_for_row(queried, 0) ==
+             "http://127.0.0.1:43107/xamin/vo/datalink/numaster?fmt=v&ID=60001111002");
 }
 
 BOOST_AUTO_TEST_CASE(services_that_are_not_datalink) {
   // SODA and an adhoc service without accessURL are ignored; no service means no URL.
   std::string soda =
-      "<RESOURCE type=\"meta\" utype=\"adhoc:service\"><PARAM name=\"standardID\" value=\"ivo://ivoa.net/std/SODA#sync-1.0\"/>"
+      "<RESOURCE type=\"meta\" utype=\"adhoc:service\"><PARAM name=\"standardID\" "
+      "value=\"ivo://ivoa.net/std/SODA#sync-1.0\"/>"
       "<PARAM name=\"accessURL\" value=\"http://x/soda\"/></RESOURCE>"
-      "<RESOURCE type=\"meta\" utype=\"adhoc:service\"><PARAM name=\"standardID\" value=\"ivo://ivoa.net/std/datalink\"/>"
+      "<RESOURCE type=\"meta\" utype=\"adhoc:service\"><PARAM name=\"standardID\" "
+      "value=\"ivo://ivoa.net/std/datalink\"/>"
       "</RESOURCE>";
   auto result = parse_cone_result(parse_votable(numaster_answer(soda)));
   BOOST_TEST(!result.datalink.has_value());
@@ -130,9 +135,9 @@ BOOST_AUTO_TEST_CASE(access_format_fallback) {
 
 BOOST_AUTO_TEST_CASE(error_answers) {
   try {
-    parse_cone_result(parse_votable(
-        "<VOTABLE version=\"1.4\"><RESOURCE type=\"results\"><INFO name=\"QUERY_STATUS\" value=\"ERROR\">"
-        "Unknown table: nosuch</INFO></RESOURCE></VOTABLE>"));
+    parse_cone_result(
+        parse_votable("<VOTABLE version=\"1.4\"><RESOURCE type=\"results\"><INFO name=\"QUERY_STATUS\" value=\"ERROR\">"
+                      "Unknown table: nosuch</INFO></RESOURCE></VOTABLE>"));
     BOOST_ERROR("no error");
   } catch (const hfs::Error& error) {
     BOOST_TEST(error.errnum() == EIO);

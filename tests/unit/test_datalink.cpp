@@ -1,9 +1,9 @@
 #define BOOST_TEST_MODULE datalink
 #include <boost/test/unit_test.hpp>
 
-#include "vo/datalink.h"
 #include "common/error.h"
 #include "tests/support/samples.h"
+#include "vo/datalink.h"
 
 using namespace hfs::vo;
 using hfs::test::read_sample;
@@ -19,7 +19,8 @@ std::string links_answer(const std::string& id, const std::vector<Row>& rows) {
   std::string xml =
       "<?xml version=\"1.0\"?><VOTABLE version=\"1.4\" xmlns=\"http://www.ivoa.net/xml/VOTable/v1.3\">"
       "<RESOURCE type=\"results\"><INFO name=\"QUERY_STATUS\" value=\"OK\"/><TABLE>"
-      "<FIELD name=\"ID\" datatype=\"char\" arraysize=\"*\"/><FIELD name=\"access_url\" datatype=\"char\" arraysize=\"*\"/>"
+      "<FIELD name=\"ID\" datatype=\"char\" arraysize=\"*\"/><FIELD name=\"access_url\" datatype=\"char\" "
+      "arraysize=\"*\"/>"
       "<FIELD name=\"service_def\" datatype=\"char\" arraysize=\"*\"/>"
       "<FIELD name=\"error_message\" datatype=\"char\" arraysize=\"*\"/>"
       "<FIELD name=\"description\" datatype=\"char\" arraysize=\"*\"/>"
@@ -61,7 +62,8 @@ BOOST_AUTO_TEST_CASE(real_generic_answer) {
 }
 
 BOOST_AUTO_TEST_CASE(numaster_three_rows) {
-  auto links = parse_datalinks(parse_votable(links_answer("ivo://nasa.heasarc/numaster?60061044002", {kBib, kNested, kDirectory})));
+  auto links = parse_datalinks(
+      parse_votable(links_answer("ivo://nasa.heasarc/numaster?60061044002", {kBib, kNested, kDirectory})));
   BOOST_TEST_REQUIRE(links.size() == 3u);
   BOOST_TEST(links[0].access_url == "https://heasarc.gsfc.nasa.gov/xamin/bib?table=numaster&id=60061044002");
   BOOST_TEST(!links[0].content_length.has_value());
@@ -102,17 +104,18 @@ BOOST_AUTO_TEST_CASE(proprietary_data_has_no_directory) {
 
 BOOST_AUTO_TEST_CASE(errors) {
   try {
-    parse_datalinks(parse_votable(
-        "<VOTABLE><RESOURCE type=\"results\"><INFO name=\"QUERY_STATUS\" value=\"ERROR\">NotFoundFault: "
-        "60061044002</INFO><TABLE><FIELD name=\"access_url\" datatype=\"char\" arraysize=\"*\"/></TABLE>"
-        "</RESOURCE></VOTABLE>"));
+    parse_datalinks(
+        parse_votable("<VOTABLE><RESOURCE type=\"results\"><INFO name=\"QUERY_STATUS\" value=\"ERROR\">NotFoundFault: "
+                      "60061044002</INFO><TABLE><FIELD name=\"access_url\" datatype=\"char\" arraysize=\"*\"/></TABLE>"
+                      "</RESOURCE></VOTABLE>"));
     BOOST_ERROR("no error");
   } catch (const hfs::Error& error) {
     BOOST_TEST(error.errnum() == EIO);
     BOOST_TEST(std::string(error.what()).find("NotFoundFault: 60061044002") != std::string::npos);
   }
   try {
-    parse_datalinks(parse_votable("<VOTABLE><RESOURCE><TABLE><FIELD name=\"x\" datatype=\"int\"/></TABLE></RESOURCE></VOTABLE>"));
+    parse_datalinks(
+        parse_votable("<VOTABLE><RESOURCE><TABLE><FIELD name=\"x\" datatype=\"int\"/></TABLE></RESOURCE></VOTABLE>"));
     BOOST_ERROR("no error");
   } catch (const hfs::Error& error) {
     BOOST_TEST(error.errnum() == EPROTO);

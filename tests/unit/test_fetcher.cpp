@@ -16,9 +16,9 @@
 
 using namespace hfs;
 using cache::kBlockSize;
+using test::errno_of;
 using test::FakeEngine;
 using test::MemoryObjectStore;
-using test::errno_of;
 
 namespace {
 
@@ -70,7 +70,8 @@ cache::ReadReply land_for(std::future<cache::ReadReply>& read, FakeEngine& engin
     bool waiting = std::any_of(queued.begin(), queued.end(), [&](auto& t) { return t.first < end && t.last >= first; });
     auto running = engine.running();
     if (waiting && !running.empty()) {
-      auto farthest = std::max_element(running.begin(), running.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      auto farthest =
+          std::max_element(running.begin(), running.end(), [](auto& a, auto& b) { return a.first < b.first; });
       engine.finish(farthest->id);
     }
   }
@@ -91,7 +92,9 @@ std::uint64_t read_sequentially(cache::FileReader& reader, FakeEngine& engine, c
 
 struct Fixture {
   explicit Fixture(std::uint64_t size = 64 * MiB, unsigned connections = 8, cache::FetcherConfig config = {})
-      : data(pattern(size)), engine(std::make_shared<FakeEngine>(connections)), store(1u << 20),
+      : data(pattern(size)),
+        engine(std::make_shared<FakeEngine>(connections)),
+        store(1u << 20),
         fetcher(cache::make_fetcher(store, engine, config)) {
     engine->add_object(kUrl, data);
   }
@@ -182,7 +185,8 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_prefetch_part_promotes_it) {
   // part must become interactive, and no second request for those bytes is sent.
   auto queued = f.engine->queued();
   BOOST_REQUIRE(!queued.empty());
-  const auto target = *std::max_element(queued.begin(), queued.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  const auto target =
+      *std::max_element(queued.begin(), queued.end(), [](auto& a, auto& b) { return a.first < b.first; });
   const auto submitted = f.engine->all_submitted().size();
   auto read = std::async(std::launch::async, [&] { return reader->read(target.first, 4096, f.call); });
   for (;;) {
@@ -192,9 +196,8 @@ BOOST_AUTO_TEST_CASE(a_read_waiting_on_a_prefetch_part_promotes_it) {
   }
   // The read may refill the window, but nothing else asks for the promoted part's bytes.
   auto all = f.engine->all_submitted();
-  BOOST_TEST(std::count_if(all.begin(), all.end(), [&](auto& t) {
-               return t.first <= target.first && t.last >= target.first;
-             }) == 1);
+  BOOST_TEST(std::count_if(all.begin(), all.end(),
+                           [&](auto& t) { return t.first <= target.first && t.last >= target.first; }) == 1);
   (void)submitted;
   f.engine->finish_all();
   BOOST_TEST(bytes_of(read.get()) == f.data.substr(target.first, 4096));
@@ -291,7 +294,7 @@ BOOST_AUTO_TEST_CASE(a_block_corrupted_before_a_remount_is_fetched_again_never_r
     read.get();
   }
   f.store.corrupt_byte(kUrl, 70 * KiB);  // inside block 1
-  f.store.forget_verification();           // a remount: blocks are checked on first use again
+  f.store.forget_verification();         // a remount: blocks are checked on first use again
   auto fresh = cache::make_fetcher(f.store, f.engine);
   auto reader = fresh->open(info_of(kUrl, f.data.size()));
   const auto submitted = f.engine->all_submitted().size();

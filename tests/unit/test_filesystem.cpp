@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "cache/fetcher.h"
+#include "common/error.h"
 #include "fs/filesystem.h"
 #include "tests/support/archive_engine.h"
 #include "tests/support/errors.h"
@@ -21,7 +22,6 @@
 #include "tests/support/memory_object_store.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/thread_state.h"
-#include "common/error.h"
 
 using namespace hfs;
 using test::errno_of;
@@ -30,8 +30,7 @@ namespace {
 
 struct Mount {
   test::FakeHeasarc heasarc = test::make_fake_heasarc();
-  std::shared_ptr<test::FailingArchiveClient> failing =
-      std::make_shared<test::FailingArchiveClient>(heasarc.archive);
+  std::shared_ptr<test::FailingArchiveClient> failing = std::make_shared<test::FailingArchiveClient>(heasarc.archive);
   // Kept across remounts, like the cache directory of a real mount.
   test::MemoryObjectStore store;
   std::shared_ptr<test::ArchiveEngine> engine;
@@ -105,8 +104,8 @@ BOOST_AUTO_TEST_CASE(target_lists_rows_within_default_radius_and_csv) {
   Mount m;
   BOOST_TEST(m.names({"numaster"}).empty());
   auto rows = m.names({"numaster", "NGC4151"});
-  BOOST_TEST((rows == Names{".results.csv", "60001111002", "60001111003", "60001111005", "60001111007",
-                            "60201011002", "90801111001"}));
+  BOOST_TEST((rows == Names{".results.csv", "60001111002", "60001111003", "60001111005", "60001111007", "60201011002",
+                            "90801111001"}));
   // The table's listing shows the targets already looked up.
   BOOST_TEST((m.names({"numaster"}) == Names{"NGC4151"}));
   BOOST_TEST(m.filesystem->getattr(m.walk({"numaster", "NGC4151"})).is_dir);
@@ -146,8 +145,8 @@ BOOST_AUTO_TEST_CASE(filters_every_operator_and_nesting) {
     names.erase(".results.csv");
     return names;
   };
-  BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a>=50000"}) ==
-              Names{"60001111003", "60001111005", "60001111007"}));
+  BOOST_TEST(
+      (rows_of({"numaster", "NGC4151", "exposure_a>=50000"}) == Names{"60001111003", "60001111005", "60001111007"}));
   BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a>50000"}) == Names{"60001111003", "60001111005"}));
   BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a<21864.2"}) == Names{"60201011002"}));
   BOOST_TEST((rows_of({"numaster", "NGC4151", "exposure_a<=21864.2"}) == Names{"60001111002", "60201011002"}));
@@ -214,10 +213,10 @@ BOOST_AUTO_TEST_CASE(proprietary_row_is_an_empty_directory) {
 BOOST_AUTO_TEST_CASE(reads_are_exact_and_cached_across_remount) {
   Mount m;
   std::vector<std::string> file = {"numaster", "NGC4151", "60001111005", "event_cl", "nu60001111005A01_cl.evt"};
-  auto expected = m.heasarc.archive->read(m.heasarc.archive->stat(
-                                              "http://fake/FTP/nustar/data/obs/00/6//60001111005/event_cl/"
-                                              "nu60001111005A01_cl.evt"),
-                                          0, 1 << 30);
+  auto expected =
+      m.heasarc.archive->read(m.heasarc.archive->stat("http://fake/FTP/nustar/data/obs/00/6//60001111005/event_cl/"
+                                                      "nu60001111005A01_cl.evt"),
+                              0, 1 << 30);
   int reads_before = m.heasarc.archive->read_calls;
   BOOST_TEST(m.read_all(file, 131072) == expected);
   BOOST_TEST(m.heasarc.archive->read_calls > reads_before);

@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "common/error.h"
 #include "tests/support/errors.h"
 #include "tests/support/fake_transport.h"
 #include "tests/support/gate.h"
@@ -10,12 +11,11 @@
 #include "tests/support/samples.h"
 #include "tests/support/test_http_server.h"
 #include "vo/archive_client.h"
-#include "common/error.h"
 
 using namespace hfs;
 using namespace std::chrono_literals;
-using hfs::test::TestHttpServer;
 using hfs::test::errno_of;
+using hfs::test::TestHttpServer;
 
 namespace {
 
@@ -73,8 +73,8 @@ BOOST_AUTO_TEST_CASE(stat_falls_back_to_a_one_byte_range) {
   // HEAD refused.
   archive.server.add("/refused", {.body = pattern(777), .etag = "\"r\"", .head_allowed = false});
   // HEAD with an encoding: its Content-Length is not to be trusted.
-  archive.server.add("/encoded", {.body = pattern(888), .last_modified = kDate,
-                                  .headers = {{"Content-Encoding", "x-gzip"}}});
+  archive.server.add("/encoded",
+                     {.body = pattern(888), .last_modified = kDate, .headers = {{"Content-Encoding", "x-gzip"}}});
   // HEAD without a length.
   archive.server.add("/nolength", {.body = pattern(999), .head_content_length = false});
   // HEAD refused and an empty object: the range answer is 416 "bytes */0".
@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(stat_many_keeps_order_and_bounds_requests_in_flight) {
     BOOST_TEST(results[i].info->etag == "\"e" + std::to_string(n) + "\"");
     BOOST_TEST(results[i].info->url == urls[i]);
   }
-  BOOST_TEST(gate->max_inside() == 4);  // it really ran in parallel (the gate opened)
+  BOOST_TEST(gate->max_inside() == 4);              // it really ran in parallel (the gate opened)
   BOOST_TEST(archive.server.max_in_flight() == 4);  // and never more than max_parallel
 
   archive.server.set_gate(nullptr);
@@ -357,8 +357,9 @@ BOOST_AUTO_TEST_CASE(an_answer_without_the_etag_is_checked_by_its_date) {
   auto client = vo::make_http_archive_client(fake, fast_retries());
   vo::ObjectInfo info{"http://a/f", 1000, kEpoch, "\"f\""};
   auto answer = [&](std::string last_modified) {
-    fake->add("http://a/f", test::FakeTransport::response(206, "0123456789", {{"Last-Modified", last_modified},
-                                                                              {"Content-Range", "bytes 10-19/1000"}}));
+    fake->add("http://a/f",
+              test::FakeTransport::response(206, "0123456789",
+                                            {{"Last-Modified", last_modified}, {"Content-Range", "bytes 10-19/1000"}}));
   };
   answer(kDate);
   BOOST_TEST(client->read(info, 10, 10) == "0123456789");

@@ -12,11 +12,11 @@
 #include <cstdio>
 #include <thread>
 
+#include "common/error.h"
 #include "tests/support/failing_transport.h"
 #include "tests/support/fake_transport.h"
 #include "tests/support/manual_clock.h"
 #include "tests/support/test_http_server.h"
-#include "common/error.h"
 #include "vo/http_transport.h"
 
 using namespace hfs;
@@ -86,8 +86,11 @@ std::string pattern(std::size_t size) {
 
 BOOST_AUTO_TEST_CASE(get_returns_status_body_and_lower_cased_headers) {
   TestHttpServer server;
-  server.add("/hello", {.body = "hello world", .content_type = "text/plain", .etag = "\"v1\"",
-                        .last_modified = "Fri, 06 Nov 2020 20:20:00 GMT", .headers = {{"X-Custom", "Some Value"}}});
+  server.add("/hello", {.body = "hello world",
+                        .content_type = "text/plain",
+                        .etag = "\"v1\"",
+                        .last_modified = "Fri, 06 Nov 2020 20:20:00 GMT",
+                        .headers = {{"X-Custom", "Some Value"}}});
   auto transport = vo::make_curl_transport({});
   auto response = transport->perform(get(server.url("/hello")));
   BOOST_TEST(response.status == 200);
@@ -421,7 +424,8 @@ BOOST_AUTO_TEST_CASE(client_errors_and_501_are_not_retried) {
   auto transport = vo::make_curl_transport({});
   BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/missing")), fast_retries(), "t").status == 404);
   BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/gone")), fast_retries(), "t").status == 410);
-  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/unimplemented")), fast_retries(), "t").status == 501);
+  BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/unimplemented")), fast_retries(), "t").status ==
+             501);
   BOOST_TEST(server.request_count() == 3u);
   BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/teapot")), fast_retries(), "t").status == 429);
   BOOST_TEST(server.request_count() == 3u + 4u);  // 429 is retried
@@ -482,7 +486,7 @@ BOOST_AUTO_TEST_CASE(the_deadline_bounds_attempts_and_their_timeouts) {
   auto failure = expect_error(*transport, get(server.url("/slow")), policy);
   BOOST_TEST(failure.errnum == ETIMEDOUT);
   BOOST_TEST(failure.elapsed.count() >= 480);
-  BOOST_REQUIRE(transport->calls() == 1);  // its time used up: not retried
+  BOOST_REQUIRE(transport->calls() == 1);                          // its time used up: not retried
   BOOST_TEST(transport->requests().at(0).timeout.count() == 500);  // the deadline, not the 60 s
 
   server.add("/down", {.body = "x"});

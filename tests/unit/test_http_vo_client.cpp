@@ -4,18 +4,18 @@
 #include <array>
 #include <chrono>
 
+#include "common/error.h"
 #include "tests/support/errors.h"
 #include "tests/support/fake_transport.h"
 #include "tests/support/samples.h"
-#include "common/error.h"
 #include "vo/regtap.h"
 #include "vo/sesame.h"
 #include "vo/vo_client.h"
 
 using namespace hfs;
 using namespace std::chrono_literals;
-using hfs::test::FakeTransport;
 using hfs::test::error_of;
+using hfs::test::FakeTransport;
 using hfs::test::read_sample;
 
 namespace {
@@ -40,7 +40,8 @@ struct Client {
 std::string regtap_answer(const std::vector<std::array<std::string, 5>>& rows, const std::string& status = "OK") {
   std::string xml = R"(<?xml version="1.0" encoding="utf-8"?>
 <VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">
-<RESOURCE type="results"><INFO name="QUERY_STATUS" value=")" + status + R"(">query failed: syntax error</INFO>
+<RESOURCE type="results"><INFO name="QUERY_STATUS" value=")" +
+                    status + R"(">query failed: syntax error</INFO>
 <TABLE>
 <FIELD name="ivoid" datatype="char" arraysize="*"/><FIELD name="res_title" datatype="unicodeChar" arraysize="*"/>
 <FIELD name="access_url" datatype="char" arraysize="*"/><FIELD name="standard_id" datatype="char" arraysize="*"/>
@@ -129,7 +130,9 @@ const std::string kQueryError = R"(<?xml version="1.0"?>
 <INFO name="QUERY_STATUS" value="ERROR">Table 'nosuchtable' not found</INFO></RESOURCE></VOTABLE>
 )";
 
-vo::TableService numaster() { return {"numaster", "ivo://nasa.heasarc/numaster", "NuSTAR Master Catalog", kNumasterCone}; }
+vo::TableService numaster() {
+  return {"numaster", "ivo://nasa.heasarc/numaster", "NuSTAR Master Catalog", kNumasterCone};
+}
 
 }  // namespace
 
@@ -141,7 +144,8 @@ BOOST_AUTO_TEST_CASE(cone_tables_posts_the_regtap_query) {
   chanmaster[2] = "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&amp;table=chanmaster&amp;";
   auto elsewhere = numaster_row();
   elsewhere[0] = "ivo://nasa.heasarcx/other";  // another authority: dropped
-  client.transport->add_post(kRegistrySync, body, FakeTransport::ok(regtap_answer({numaster_row(), chanmaster, elsewhere})));
+  client.transport->add_post(kRegistrySync, body,
+                             FakeTransport::ok(regtap_answer({numaster_row(), chanmaster, elsewhere})));
 
   auto tables = client.vo->cone_tables();
   BOOST_REQUIRE(tables.size() == 2u);
@@ -222,7 +226,8 @@ BOOST_AUTO_TEST_CASE(resolve_reads_the_sesame_j_line) {
 BOOST_AUTO_TEST_CASE(unresolved_names_are_enoent) {
   Client client;
   std::string url = vo::sesame_url(vo::VoEndpoints{}.resolver, "no such object");
-  client.transport->add(url, FakeTransport::ok("# no such object    #Q1\n#! *** Nothing found *** \n\n#====Done====\n"));
+  client.transport->add(url,
+                        FakeTransport::ok("# no such object    #Q1\n#! *** Nothing found *** \n\n#====Done====\n"));
   auto error = error_of([&] { client.vo->resolve("no such object"); });
   BOOST_TEST(error.errnum == ENOENT);
   BOOST_TEST(error.message == "Sesame has no position for 'no such object'");
@@ -244,8 +249,9 @@ BOOST_AUTO_TEST_CASE(unresolved_names_are_enoent) {
 
 BOOST_AUTO_TEST_CASE(cone_search_sends_pyvos_url_and_parses_the_answer) {
   Client client;
-  std::string url = "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=numaster&&RA=182.63573325&"
-                    "DEC=39.40585097&SR=1.0&VERB=2";
+  std::string url =
+      "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=numaster&&RA=182.63573325&"
+      "DEC=39.40585097&SR=1.0&VERB=2";
   client.transport->add(url, FakeTransport::ok(numaster_cone_answer()));
   auto result = client.vo->cone_search(numaster(), kNgc4151, 1.0);
   BOOST_TEST(client.transport->request_urls() == std::vector<std::string>{url});

@@ -64,14 +64,14 @@ BOOST_AUTO_TEST_CASE(write_commit_read_round_trip_in_the_documented_layout) {
   for (std::uint64_t i = 0; i < 4; ++i) BOOST_TEST_REQUIRE(test::put_block(*object, 1, i));
   for (std::uint64_t i = 0; i < 4; ++i) BOOST_TEST(object->has_block(i));
 
-  BOOST_TEST(test::reads_right(*object, 1, 0, size));                 // everything
-  BOOST_TEST(test::reads_right(*object, 1, kBlock - 10, 20));          // across a boundary
-  BOOST_TEST(test::reads_right(*object, 1, 2 * kBlock + 5, 2880));     // inside a block
-  BOOST_TEST(test::reads_right(*object, 1, size - 1, 1));              // the last byte
-  BOOST_TEST(object->verified(0, size));                               // its writer checked it
+  BOOST_TEST(test::reads_right(*object, 1, 0, size));               // everything
+  BOOST_TEST(test::reads_right(*object, 1, kBlock - 10, 20));       // across a boundary
+  BOOST_TEST(test::reads_right(*object, 1, 2 * kBlock + 5, 2880));  // inside a block
+  BOOST_TEST(test::reads_right(*object, 1, size - 1, 1));           // the last byte
+  BOOST_TEST(object->verified(0, size));                            // its writer checked it
   std::string out(10, '\0');
-  BOOST_TEST(!object->read(size - 5, 10, out.data()));                 // past the end
-  BOOST_TEST(object->read(size, 0, out.data()));                       // empty range at the end
+  BOOST_TEST(!object->read(size - 5, 10, out.data()));  // past the end
+  BOOST_TEST(object->read(size, 0, out.data()));        // empty range at the end
 
   // <dir>/objects/<2 hex>/<16 hex>.data (sparse, the object's size) + .meta (the sidecar).
   const auto data = test::object_path(s.dir, kEvents, ".data"), meta = test::object_path(s.dir, kEvents, ".meta");
@@ -195,8 +195,7 @@ BOOST_AUTO_TEST_CASE(reservation_beyond_the_limit_evicts_least_recent_blocks_and
   BOOST_TEST(!stdfs::exists(test::object_path(s.dir, kEvents, ".data")));
   BOOST_TEST(!stdfs::exists(test::object_path(s.dir, kEvents, ".meta")));
   BOOST_TEST(s->stats().objects == 2u);
-  BOOST_TEST(s->stats().bytes_used ==
-             test::sidecar_cost(kOrbit, size) + test::sidecar_cost(kImage, size) + 6 * kBlock);
+  BOOST_TEST(s->stats().bytes_used == test::sidecar_cost(kOrbit, size) + test::sidecar_cost(kImage, size) + 6 * kBlock);
   // Written again, it gets new files (evicting the image's least recent block to fit).
   BOOST_TEST_REQUIRE(test::put_block(*events, 1, 1));
   check_limit();
@@ -288,9 +287,9 @@ BOOST_AUTO_TEST_CASE(writes_outside_reserved_blocks_and_unreserved_commits_are_r
   Store s;
   auto object = s->open(kEvents, 2 * kBlock);
   BOOST_TEST_REQUIRE(test::put_block(*object, 1, 0));
-  BOOST_TEST(object->write(10, "garbage") == EINVAL);        // present, not reserved
-  BOOST_TEST(object->write(kBlock, "garbage") == EINVAL);    // not reserved
-  BOOST_TEST(object->write(2 * kBlock - 1, "xx") == EINVAL); // past the end
+  BOOST_TEST(object->write(10, "garbage") == EINVAL);         // present, not reserved
+  BOOST_TEST(object->write(kBlock, "garbage") == EINVAL);     // not reserved
+  BOOST_TEST(object->write(2 * kBlock - 1, "xx") == EINVAL);  // past the end
   object->commit(1, 1234);
   BOOST_TEST(!object->has_block(1));
   BOOST_TEST(test::reads_right(*object, 1, 0, kBlock));
@@ -332,8 +331,10 @@ BOOST_AUTO_TEST_CASE(hash_collisions_are_another_object_never_its_bytes) {
 // Several threads reserve, write, commit, abandon, read and pin blocks of the same and of
 // different objects under a limit that keeps eviction running; every byte read must be right.
 BOOST_AUTO_TEST_CASE(concurrent_writers_and_readers_see_only_right_bytes_within_the_limit) {
-  const std::vector<std::pair<ObjectKey, std::uint64_t>> objects = {
-      {kEvents, 6 * kBlock}, {kOrbit, 3 * kBlock + 777}, {kImage, 5 * kBlock}, {{kEvents.url, "\"v2\""}, 2 * kBlock + 1}};
+  const std::vector<std::pair<ObjectKey, std::uint64_t>> objects = {{kEvents, 6 * kBlock},
+                                                                    {kOrbit, 3 * kBlock + 777},
+                                                                    {kImage, 5 * kBlock},
+                                                                    {{kEvents.url, "\"v2\""}, 2 * kBlock + 1}};
   std::uint64_t limit = 8 * kBlock;
   for (const auto& [key, size] : objects) limit += test::sidecar_cost(key, size);
   Store s(limit);
@@ -372,7 +373,8 @@ BOOST_AUTO_TEST_CASE(concurrent_writers_and_readers_see_only_right_bytes_within_
           case 1:
           case 2: {  // read a range inside one block or across two
             const std::uint64_t offset = index * kBlock + random() % object.block_length(index);
-            const std::uint64_t length = std::min<std::uint64_t>(1 + random() % (kBlock + 5000), object.size() - offset);
+            const std::uint64_t length =
+                std::min<std::uint64_t>(1 + random() % (kBlock + 5000), object.size() - offset);
             std::string out(length, '\0');
             if (object.read(offset, length, out.data())) {
               ++good_reads;
@@ -405,7 +407,8 @@ BOOST_AUTO_TEST_CASE(concurrent_writers_and_readers_see_only_right_bytes_within_
   // Whatever is present now reads right, and the disk matches the accounting.
   for (unsigned o = 0; o < handles.size(); ++o)
     for (std::uint64_t i = 0; i < handles[o]->block_count(); ++i)
-      if (handles[o]->has_block(i)) BOOST_TEST(test::reads_right(*handles[o], o, i * kBlock, handles[o]->block_length(i)));
+      if (handles[o]->has_block(i))
+        BOOST_TEST(test::reads_right(*handles[o], o, i * kBlock, handles[o]->block_length(i)));
   auto stats = s->stats();
   BOOST_TEST(stats.bytes_used <= limit);
   BOOST_TEST(test::allocated_bytes(s.dir) <= limit);

@@ -108,7 +108,7 @@ BOOST_AUTO_TEST_CASE(a_corrupt_data_byte_is_never_returned_and_the_block_is_drop
   BOOST_TEST(!object->read(kBlock + 10, 100, out.data()));  // absent now
   BOOST_TEST(store->stats().corrupt_blocks == 1u);
   BOOST_TEST(store->stats().blocks == 1u);
-  BOOST_TEST(test::reads_right(*object, 1, 0, kBlock));     // the other block is fine
+  BOOST_TEST(test::reads_right(*object, 1, 0, kBlock));  // the other block is fine
   // On disk: the range is a hole and the record says absent.
   struct stat st {};
   BOOST_TEST_REQUIRE(::stat(data.c_str(), &st) == 0);
@@ -168,8 +168,7 @@ BOOST_AUTO_TEST_CASE(damaged_truncated_or_foreign_sidecars_drop_their_object) {
       {"truncated header", [](const stdfs::path& meta) { stdfs::resize_file(meta, 20); }},
       {"empty file", [](const stdfs::path& meta) { stdfs::resize_file(meta, 0); }},
       {"garbled URL byte", [](const stdfs::path& meta) { test::patch_file(meta, 40, "#"); }},
-      {"trailing bytes",
-       [](const stdfs::path& meta) { stdfs::resize_file(meta, stdfs::file_size(meta) + 8); }},
+      {"trailing bytes", [](const stdfs::path& meta) { stdfs::resize_file(meta, stdfs::file_size(meta) + 8); }},
       {"another object's sidecar under this name (a hash collision)",
        [](const stdfs::path& meta) {
          // A well-formed sidecar of another URL, all records present with the right CRCs.

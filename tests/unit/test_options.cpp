@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE options
 #include <boost/test/unit_test.hpp>
 
-#include "fs/options.h"
 #include "common/error.h"
+#include "fs/options.h"
 
 using hfs::fs::parse_command_line;
 using hfs::fs::parse_size;
@@ -141,10 +141,10 @@ BOOST_AUTO_TEST_CASE(rw_is_refused_in_one_line) {
 }
 
 BOOST_AUTO_TEST_CASE(mount_business_is_ignored) {
-  auto options = parse({"heasarcfs", "/mnt",
-                        "-o", "ro,_netdev,noauto,auto,nofail,user,nouser,users,owner,group,defaults,dev,suid,exec,"
-                              "sync,async,dirsync,atime,relatime,norelatime,strictatime,nostrictatime,diratime,"
-                              "lazytime,nolazytime,x-systemd.automount,x-systemd.idle-timeout=60,comment=x"});
+  auto options = parse({"heasarcfs", "/mnt", "-o",
+                        "ro,_netdev,noauto,auto,nofail,user,nouser,users,owner,group,defaults,dev,suid,exec,"
+                        "sync,async,dirsync,atime,relatime,norelatime,strictatime,nostrictatime,diratime,"
+                        "lazytime,nolazytime,x-systemd.automount,x-systemd.idle-timeout=60,comment=x"});
   BOOST_TEST(options.fuse_options.empty());
   // Kernel flags that restrict pass through to FUSE.
   auto restricted = parse({"/mnt", "-o", "nodev,nosuid,noexec,noatime,nodiratime,auto_unmount"});

@@ -31,8 +31,8 @@ BOOST_AUTO_TEST_CASE(positions_and_radii) {
 }
 
 BOOST_AUTO_TEST_CASE(not_targets) {
-  for (const char* segment : {"", ".", "..", ".Trash", ".hidden", "NGC4151@", "NGC4151@wide", "NGC4151@-1deg",
-                              "@1deg", "400,10", "10,95", "1,2,3", "abc,def"})
+  for (const char* segment : {"", ".", "..", ".Trash", ".hidden", "NGC4151@", "NGC4151@wide", "NGC4151@-1deg", "@1deg",
+                              "400,10", "10,95", "1,2,3", "abc,def"})
     BOOST_TEST(!parse_target_segment(segment).has_value(), segment);
 }
 
@@ -43,22 +43,21 @@ BOOST_AUTO_TEST_CASE(filters) {
     CompareOp op;
     const char* value;
   };
-  for (const auto& c : {Case{"exposure_a>=50000", "exposure_a", CompareOp::ge, "50000"},
-                        Case{"exposure_a<=5e4", "exposure_a", CompareOp::le, "5e4"},
-                        Case{"exposure_a>1", "exposure_a", CompareOp::gt, "1"},
-                        Case{"exposure_a<1", "exposure_a", CompareOp::lt, "1"},
-                        Case{"status=archived", "status", CompareOp::eq, "archived"},
-                        Case{"status!=archived", "status", CompareOp::ne, "archived"},
-                        Case{"name=NGC 4151", "name", CompareOp::eq, "NGC 4151"},
-                        Case{"x==1", "x", CompareOp::eq, "=1"}}) {
+  for (const auto& c :
+       {Case{"exposure_a>=50000", "exposure_a", CompareOp::ge, "50000"},
+        Case{"exposure_a<=5e4", "exposure_a", CompareOp::le, "5e4"},
+        Case{"exposure_a>1", "exposure_a", CompareOp::gt, "1"}, Case{"exposure_a<1", "exposure_a", CompareOp::lt, "1"},
+        Case{"status=archived", "status", CompareOp::eq, "archived"},
+        Case{"status!=archived", "status", CompareOp::ne, "archived"},
+        Case{"name=NGC 4151", "name", CompareOp::eq, "NGC 4151"}, Case{"x==1", "x", CompareOp::eq, "=1"}}) {
     auto spec = parse_filter_segment(c.segment);
     BOOST_TEST_REQUIRE(spec.has_value(), c.segment);
     BOOST_TEST(spec->column == c.column);
     BOOST_TEST((spec->op == c.op));
     BOOST_TEST(spec->value == c.value);
   }
-  for (const char* segment : {"60001111003", "exposure_a", "exposure_a>=", ">=5", "1abc>=5", "ex posure>=5",
-                              "exposure_a!5", "NGC4151"})
+  for (const char* segment :
+       {"60001111003", "exposure_a", "exposure_a>=", ">=5", "1abc>=5", "ex posure>=5", "exposure_a!5", "NGC4151"})
     BOOST_TEST(!parse_filter_segment(segment).has_value(), segment);
 }
 
@@ -68,8 +67,8 @@ BOOST_AUTO_TEST_CASE(position_forms) {
     double ra, dec;
   };
   for (const auto& c : {Case{"201.3651,-43.0191", 201.3651, -43.0191}, Case{"201.3651, -43.0191", 201.3651, -43.0191},
-                        Case{"182.6357,+39.4059", 182.6357, 39.4059}, Case{"0,-90", 0, -90}, Case{"359.999,90", 359.999, 90},
-                        Case{"10,-0", 10, 0}}) {
+                        Case{"182.6357,+39.4059", 182.6357, 39.4059}, Case{"0,-90", 0, -90},
+                        Case{"359.999,90", 359.999, 90}, Case{"10,-0", 10, 0}}) {
     auto spec = parse_target_segment(c.segment);
     BOOST_TEST_REQUIRE(spec.has_value(), c.segment);
     BOOST_TEST(spec->is_position, c.segment);

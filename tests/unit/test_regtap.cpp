@@ -2,8 +2,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "common/error.h"
-#include "vo/regtap.h"
 #include "tests/support/samples.h"
+#include "vo/regtap.h"
 
 using namespace hfs::vo;
 using hfs::test::read_sample;
@@ -11,7 +11,8 @@ using hfs::test::read_sample;
 namespace {
 
 std::string tabledata(const std::vector<std::string>& columns, const std::vector<std::vector<std::string>>& rows) {
-  std::string xml = "<VOTABLE version=\"1.3\"><RESOURCE type=\"results\"><INFO name=\"QUERY_STATUS\" value=\"OK\"/><TABLE>";
+  std::string xml =
+      "<VOTABLE version=\"1.3\"><RESOURCE type=\"results\"><INFO name=\"QUERY_STATUS\" value=\"OK\"/><TABLE>";
   for (const auto& column : columns) xml += "<FIELD name=\"" + column + "\" datatype=\"char\" arraysize=\"*\"/>";
   xml += "<DATA><TABLEDATA>";
   for (const auto& row : rows) {

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE sesame
 #include <boost/test/unit_test.hpp>
 
-#include "vo/sesame.h"
 #include "tests/support/samples.h"
+#include "vo/sesame.h"
 
 using namespace hfs::vo;
 using hfs::test::read_sample;
@@ -42,7 +42,8 @@ BOOST_AUTO_TEST_CASE(unresolved_names) {
 
 BOOST_AUTO_TEST_CASE(urls_like_astropy) {
   // The captured astropy request: GET /sesame/A?ngc%204151.
-  BOOST_TEST(sesame_url("http://127.0.0.1:43107/sesame", "ngc 4151", "A") == "http://127.0.0.1:43107/sesame/A?ngc%204151");
+  BOOST_TEST(sesame_url("http://127.0.0.1:43107/sesame", "ngc 4151", "A") ==
+             "http://127.0.0.1:43107/sesame/A?ngc%204151");
   BOOST_TEST(sesame_url("https://cds.unistra.fr/cgi-bin/nph-sesame/", "NGC 4151") ==
              "https://cds.unistra.fr/cgi-bin/nph-sesame/SNV?NGC%204151");
   BOOST_TEST(sesame_url("https://cds.unistra.fr/cgi-bin/nph-sesame//", "M31") ==
@@ -54,7 +55,8 @@ BOOST_AUTO_TEST_CASE(urls_like_astropy) {
 
 BOOST_AUTO_TEST_CASE(what_is_a_sesame_answer) {
   // Every real answer, found or not, starts with the "# <name>  #Q<n>" line.
-  for (const char* file : {"sesame_castor_all_from_astropy_tests.txt", "sesame_ngc3642_vizier_from_astropy_tests.txt"}) {
+  for (const char* file :
+       {"sesame_castor_all_from_astropy_tests.txt", "sesame_ngc3642_vizier_from_astropy_tests.txt"}) {
     BOOST_TEST(is_sesame_answer(read_sample(file)), file);
   }
   BOOST_TEST(is_sesame_answer("# nosuchthing    #Q1234\n#! *** Nothing found *** \n\n#====Done====\n"));

@@ -52,8 +52,8 @@ BOOST_AUTO_TEST_CASE(decimal_positions) {
   BOOST_TEST(spaced->ra_deg == 0.0);
   BOOST_TEST(spaced->dec_deg == -90.0);
   BOOST_TEST(parse_decimal_position("359.999,+90").has_value());
-  for (const char* text : {"", "182.6", "360,0", "-0.1,0", "10,90.01", "10,-91", "a,b", "1,2,3", "nan,0",
-                           "10;20", "1e999,0"}) {
+  for (const char* text :
+       {"", "182.6", "360,0", "-0.1,0", "10,90.01", "10,-91", "a,b", "1,2,3", "nan,0", "10;20", "1e999,0"}) {
     BOOST_TEST(!parse_decimal_position(text).has_value(), "'" << text << "'");
   }
 }

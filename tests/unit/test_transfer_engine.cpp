@@ -20,11 +20,11 @@
 using namespace hfs;
 using namespace std::chrono_literals;
 using hfs::test::AnswerGate;
-using hfs::test::TestHttpServer;
 using hfs::test::DoneCounter;
 using hfs::test::Outcome;
 using hfs::test::OutcomePtr;
 using hfs::test::record;
+using hfs::test::TestHttpServer;
 
 namespace {
 
@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE(promote_moves_a_queued_prefetch_ahead) {
   auto p2 = held.submit("/b", prefetch(2));
   auto p3 = std::make_shared<Outcome>();
   auto p3_id = held.engine->submit(get(held.server.url("/c")), prefetch(3), record(p3));
-  held.engine->promote(p3_id);        // a reader now waits for it
+  held.engine->promote(p3_id);          // a reader now waits for it
   held.engine->promote(held.first_id);  // running: no-op
   held.gate->open();
   for (auto& outcome : {p1, p2, p3}) BOOST_REQUIRE(outcome->wait_done());

@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "common/error.h"
-#include "vo/votable.h"
 #include "tests/support/samples.h"
+#include "vo/votable.h"
 
 using namespace hfs::vo;
 using hfs::test::read_sample;
@@ -19,15 +19,24 @@ namespace {
 // A BINARY stream under construction: big-endian values, as the VOTable spec writes them.
 struct Bytes {
   std::string data;
-  Bytes& u8(std::uint8_t v) { data += static_cast<char>(v); return *this; }
+  Bytes& u8(std::uint8_t v) {
+    data += static_cast<char>(v);
+    return *this;
+  }
   Bytes& be(std::uint64_t v, int size) {
     for (int i = size - 1; i >= 0; --i) data += static_cast<char>((v >> (8 * i)) & 0xFF);
     return *this;
   }
   Bytes& f32(float v) { return be(std::bit_cast<std::uint32_t>(v), 4); }
   Bytes& f64(double v) { return be(std::bit_cast<std::uint64_t>(v), 8); }
-  Bytes& text(std::string_view v) { data += v; return *this; }
-  Bytes& counted(std::string_view v) { be(v.size(), 4); return text(v); }
+  Bytes& text(std::string_view v) {
+    data += v;
+    return *this;
+  }
+  Bytes& counted(std::string_view v) {
+    be(v.size(), 4);
+    return text(v);
+  }
 };
 
 std::string base64(std::string_view bytes) {
@@ -54,8 +63,8 @@ std::string document(const std::string& fields, const std::string& data) {
 
 std::string binary_document(const std::string& fields, std::string_view stream, bool binary2 = false) {
   std::string element = binary2 ? "BINARY2" : "BINARY";
-  return document(fields, "<" + element + "><STREAM encoding=\"base64\">" + base64(stream) + "</STREAM></" +
-                              element + ">");
+  return document(fields,
+                  "<" + element + "><STREAM encoding=\"base64\">" + base64(stream) + "</STREAM></" + element + ">");
 }
 
 void expect_eproto(const std::string& xml, const std::string& fragment) {
@@ -132,7 +141,9 @@ BOOST_AUTO_TEST_CASE(binary_every_datatype) {
   BOOST_TEST(*a[5] == "-9007199254740993");
   BOOST_TEST(*a[6] == "abc");
   BOOST_TEST(*a[7] == "hello world");
-  BOOST_TEST(*a[8] == "\xC3\xA9\xE2\x82\xAC" "A");
+  BOOST_TEST(*a[8] ==
+             "\xC3\xA9\xE2\x82\xAC"
+             "A");
   BOOST_TEST(*a[9] == "0.1");  // shortest float form, not 0.10000000149011612
   BOOST_TEST(*a[10] == "182.63573325");
   BOOST_TEST(*a[11] == "1.5 -2");
@@ -235,8 +246,8 @@ BOOST_AUTO_TEST_CASE(real_scs_result_binary) {
   BOOST_TEST_REQUIRE(table != nullptr);
   BOOST_TEST(table->fields.size() == 9u);
   BOOST_TEST_REQUIRE(table->rows.size() == 1273u);
-  std::vector<std::string> first{"77.6581", "1.68358", "1990.65777659664", "0.15", "5",
-                                 "199.248", "-21.432", "384.78", "1522124650242182041"};
+  std::vector<std::string> first{"77.6581", "1.68358", "1990.65777659664",   "0.15", "5", "199.248",
+                                 "-21.432", "384.78",  "1522124650242182041"};
   for (std::size_t i = 0; i < first.size(); ++i) BOOST_TEST(*table->rows[0][i] == first[i]);
   BOOST_TEST(*table->rows.back()[0] == "78.2784");
   BOOST_TEST(*table->rows.back()[8] == "446896630097839093");
@@ -311,7 +322,7 @@ BOOST_AUTO_TEST_CASE(prefixes_and_no_namespace) {
   auto plain = parse_votable(
       "<VOTABLE><RESOURCE><TABLE><FIELD name=\"x\" datatype=\"char\" arraysize=\"*\"/>"
       "<DATA><TABLEDATA><TR><TD> a b </TD></TR><TR/></TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>");
-  BOOST_TEST(*plain.results_table()->rows[0][0] == " a b ");  // character data kept verbatim
+  BOOST_TEST(*plain.results_table()->rows[0][0] == " a b ");   // character data kept verbatim
   BOOST_TEST(!plain.results_table()->rows[1][0].has_value());  // a missing TD is null
 }
 
@@ -377,7 +388,8 @@ BOOST_AUTO_TEST_CASE(truncated_binary_streams) {
   Bytes full;
   full.f64(1.0).counted("abc").f64(2.0).counted("defg");
   BOOST_TEST(parse_votable(binary_document(fields, full.data)).results_table()->rows.size() == 2u);
-  for (std::size_t cut : {std::size_t{1}, std::size_t{7}, std::size_t{9}, std::size_t{13}, std::size_t{20}, full.data.size() - 1}) {
+  for (std::size_t cut :
+       {std::size_t{1}, std::size_t{7}, std::size_t{9}, std::size_t{13}, std::size_t{20}, full.data.size() - 1}) {
     expect_eproto(binary_document(fields, full.data.substr(0, cut)), "BINARY stream");
   }
   expect_eproto(binary_document(fields, full.data.substr(0, 17)), "row 2, FIELD 'ra'");
@@ -388,9 +400,9 @@ BOOST_AUTO_TEST_CASE(truncated_binary_streams) {
 
 BOOST_AUTO_TEST_CASE(declared_sizes_never_allocate) {
   // 2^31 elements declared, 8 bytes sent: an error, not a 16 GB allocation.
-  expect_eproto(binary_document("<FIELD name=\"x\" datatype=\"double\" arraysize=\"2147483648\"/>",
-                                std::string(8, '\0')),
-                "ends inside a value");
+  expect_eproto(
+      binary_document("<FIELD name=\"x\" datatype=\"double\" arraysize=\"2147483648\"/>", std::string(8, '\0')),
+      "ends inside a value");
   Bytes huge_count;
   huge_count.be(0x7FFFFFFF, 4).text("abcd");
   expect_eproto(binary_document("<FIELD name=\"x\" datatype=\"char\" arraysize=\"*\"/>", huge_count.data),
@@ -409,8 +421,9 @@ BOOST_AUTO_TEST_CASE(declared_sizes_never_allocate) {
 BOOST_AUTO_TEST_CASE(tabledata_booleans_read_like_binary_ones) {
   // TABLEDATA may spell a boolean T, F, t, f, 1, 0, true, false (any case); BINARY streams read
   // "T"/"F", and so must these, or a filter "flag=T" would depend on the serialization.
-  std::string fields = "<FIELD name=\"flag\" datatype=\"boolean\"/><FIELD name=\"flags\" datatype=\"boolean\" "
-                       "arraysize=\"*\"/>";
+  std::string fields =
+      "<FIELD name=\"flag\" datatype=\"boolean\"/><FIELD name=\"flags\" datatype=\"boolean\" "
+      "arraysize=\"*\"/>";
   std::string rows;
   for (const char* value : {"T", "true", " TRUE ", "t", "1", "F", "false", "f", "0", "?", ""}) {
     rows += std::string("<TR><TD>") + value + "</TD><TD>true 0 ? F</TD></TR>";
