@@ -8,7 +8,13 @@ namespace hfs::fs {
 std::unique_ptr<MountContext> open_mount_context(const MountOptions& options) {
   auto context = std::make_unique<MountContext>();
   context->options = options;
-  context->store = cache::open_object_store(options.cache_dir, options.cache_size);
+  // `du` of cache_dir counts the directories too: the store's 256 fan-out subdirectories, its
+  // objects/ and the directory itself, one 4 KiB block each, plus the lock file. They are kept
+  // out of what the store may fill, so the whole directory stays within cache_size.
+  constexpr std::uint64_t kDirectoryOverhead = (256 + 3) * 4096;
+  const std::uint64_t store_limit =
+      options.cache_size > 4 * kDirectoryOverhead ? options.cache_size - kDirectoryOverhead : options.cache_size;
+  context->store = cache::open_object_store(options.cache_dir, store_limit);
   return context;
 }
 
