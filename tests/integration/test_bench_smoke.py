@@ -20,10 +20,8 @@ import tempfile
 import unittest
 from pathlib import Path
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from heasarc_fixture import DATA_DIR, SOURCE_DIR, read_manifest  # noqa: E402
-
-sys.path.insert(0, str(Path(SOURCE_DIR) / "scripts"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+from heasarc_kit import DATA_DIR, SOURCE_DIR, read_manifest  # noqa: E402
 from bench_lib import fits_header_reader  # noqa: E402
 from bench_lib.checks import check_listing, check_tree, expected_files  # noqa: E402
 from bench_lib.tools import ARCHIVE_DIR, BIG_EVT, BIG_OBSID, SMALL_OBSID, archive_file  # noqa: E402

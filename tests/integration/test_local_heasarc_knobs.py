@@ -2,7 +2,7 @@
 """The local HEASARC's knobs, faults, request log and archive proxy, seen from plain clients
 (http.client and raw sockets): what the mount tests rely on when they inject trouble.
 
-Starts its own local HEASARC on port 0 (tests/integration/heasarc_fixture.py) and stops it;
+Starts its own local HEASARC on port 0 (scripts/heasarc_kit) and stops it;
 two tests start extra ones to check that SIGTERM/SIGKILL leave no Apache behind.
 """
 

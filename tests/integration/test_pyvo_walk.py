@@ -2,7 +2,7 @@
 """The pyvo tutorial's walk against the local HEASARC, with Debian's pyvo 1.2.1 and astropy 5.2,
 plus the registry, cone-search, DataLink and Sesame answers real clients depend on.
 
-Starts its own local HEASARC on port 0 (tests/integration/heasarc_fixture.py) and stops it.
+Starts its own local HEASARC on port 0 (scripts/heasarc_kit) and stops it.
 """
 
 import io
