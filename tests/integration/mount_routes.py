@@ -46,7 +46,10 @@ def put_on_default_path(binary: str, workdir: str) -> None:
     assert in_private_namespace(), "put_on_default_path outside the private mount namespace"
     sbin = os.path.join(workdir, "sbin")
     os.makedirs(sbin, exist_ok=True)
-    os.symlink(os.path.realpath(binary), os.path.join(sbin, "heasarcfs"))
+    # A copy, not a link: a user the mount drops to must be able to reach it, and the build
+    # tree may sit under a directory only root can enter (a 0700 home, mktemp -d).
+    shutil.copy2(os.path.realpath(binary), os.path.join(sbin, "heasarcfs"))
+    os.chmod(os.path.join(sbin, "heasarcfs"), 0o755)
     os.chmod(sbin, 0o755)
     subprocess.run(["mount", "--bind", sbin, "/usr/local/sbin"], check=True, timeout=30)
 

@@ -8,6 +8,7 @@ Runs as root inside a private mount namespace (re-executed under `unshare -m`), 
 build's heasarcfs is put first on the PATH mount.fuse3 searches (see mount_routes.py)."""
 
 import hashlib
+import filecmp
 import os
 import signal
 import subprocess
@@ -126,7 +127,9 @@ class MountConventions(unittest.TestCase):
         daemons = routes.processes_with(self.mnt)
         self.assertEqual(len(daemons), 1, "one daemon for the mount")
         # mount.fuse3 ran the build's binary with the source before the mount point.
-        self.assertEqual(routes.exe_of(daemons[0]), os.path.realpath(HEASARCFS))
+        # mount.fuse3 ran the build's heasarcfs, copied onto the default PATH (mount_routes).
+        self.assertEqual(routes.exe_of(daemons[0]), "/usr/local/sbin/heasarcfs")
+        self.assertTrue(filecmp.cmp("/usr/local/sbin/heasarcfs", os.path.realpath(HEASARCFS), shallow=False))
         with open(f"/proc/{daemons[0]}/cmdline", "rb") as f:
             argv = f.read().split(b"\0")
         self.assertEqual(argv[1:3], [b"heasarcfs", self.mnt.encode()])

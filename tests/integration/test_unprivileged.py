@@ -83,6 +83,9 @@ class Unprivileged(unittest.TestCase):
         cls.entry = pwd.getpwnam(USER)
         cls.work = routes.scratch_dir("heasarcfs-unprivileged-")
         routes.put_on_default_path(str(HEASARCFS), cls.work)
+        # The test user runs that copy (the build tree may sit under a directory only root can
+        # enter: a checkout in a 0700 home or mktemp -d).
+        cls.binary = os.path.join(cls.work, "sbin", "heasarcfs")
         cls.heasarc = LocalHeasarc().start()
         cls.expected_row = routes.manifest_under(ROW_PREFIX)
 
@@ -126,7 +129,7 @@ class Unprivileged(unittest.TestCase):
     def start_daemon_as_user(self, options):
         log = os.path.join(self.dir, "heasarcfs.log")
         with open(log, "wb") as log_file:
-            process = subprocess.Popen(as_user(str(HEASARCFS), self.mnt, "-f", "-o", ",".join(options)),
+            process = subprocess.Popen(as_user(self.binary, self.mnt, "-f", "-o", ",".join(options)),
                                        stdout=log_file, stderr=log_file)
         self.addCleanup(lambda: process.poll() is None and (process.kill(), process.wait(30)))
         routes.wait_until(lambda: routes.mount_entry(self.mnt), 30, "the user's mount", process,
@@ -163,7 +166,7 @@ class Unprivileged(unittest.TestCase):
             self.assert_clean_log(log)
         else:
             # Debian's default /etc/fuse.conf: fusermount3 refuses and says why; nothing is mounted.
-            result = run(as_user(str(HEASARCFS), self.mnt, "-f", "-o", ",".join(options)), timeout=60)
+            result = run(as_user(self.binary, self.mnt, "-f", "-o", ",".join(options)), timeout=60)
             self.assertNotEqual(result.returncode, 0)
             self.assertIn("user_allow_other", result.stderr)
             self.assertIsNone(routes.mount_entry(self.mnt))
@@ -175,7 +178,7 @@ class Unprivileged(unittest.TestCase):
         # heasarcfs mounts with mount(2) itself; the mount is seen inside only.
         script = f"""
 set -eu
-{HEASARCFS} {self.mnt} -f -o {",".join(self.service_options())} >{log} 2>&1 &
+{self.binary} {self.mnt} -f -o {",".join(self.service_options())} >{log} 2>&1 &
 daemon=$!
 for i in $(seq 600); do
   grep -q " {self.mnt} fuse.heasarcfs " /proc/self/mounts && break
@@ -239,7 +242,7 @@ echo "daemon exit status: $status"
         with open(log, "wb") as log_file:
             process = subprocess.Popen(
                 ["setpriv", f"--reuid={self.entry.pw_uid}", f"--regid={self.entry.pw_gid}", "--init-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", str(HEASARCFS), f"/dev/fd/{fd}", "-f",
+                 "--inh-caps=-all", "--bounding-set=-all", self.binary, f"/dev/fd/{fd}", "-f",
                  "-o", ",".join(self.service_options())],
                 stdout=log_file, stderr=log_file, pass_fds=(fd,))
         os.close(fd)  # the daemon holds the only descriptor now
