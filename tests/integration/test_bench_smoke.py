@@ -4,11 +4,13 @@
    heasarcfs, no peers) over a local HEASARC with 5 ms latency and no cap exits 0, and its
    report has the machine, the command, the targets table and one table per case whose every
    row passed its check;
-2. the checks it relies on catch wrong answers: check_tree a changed byte, a missing and an
+2. a heasarcfs that fails (here: exits at once) fails the benchmark: exit status 1, its row
+   FAIL, its error listed;
+3. the checks it relies on catch wrong answers: check_tree a changed byte, a missing and an
    extra file; check_listing a wrong size; the FITS header reader finds the extension header
    where astropy does and reads exactly up to its data.
 
-ctest label `bench` (and `integration`). Runs on Debian's python3 (astropy for 2.).
+ctest label `bench` (and `integration`). Runs on Debian's python3 (astropy for 3.).
 """
 
 import os
@@ -77,6 +79,22 @@ class BenchQuick(unittest.TestCase):
             for r in rows:
                 self.assertEqual(r[-1], "ok", f"{case} {r[0]}: {r}")
         self.assertNotIn("## Failed runs", report)
+
+    def test_a_failing_heasarcfs_fails_the_benchmark(self):
+        work = tempfile.mkdtemp(prefix="test_bench_smoke-")
+        self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        output = os.path.join(work, "benchmarks.md")
+        env = dict(os.environ, HEASARCFS_BIN="/bin/false")       # a "daemon" that exits at once
+        done = subprocess.run(["/usr/bin/python3", str(BENCH), "--quick", "--cases", "small", "--tools",
+                               "heasarcfs", "--latency-ms", "0", "--rate-mib", "0", "--output", output,
+                               "--workdir", work], capture_output=True, text=True, timeout=300,
+                              stdin=subprocess.DEVNULL, env=env)
+        self.assertEqual(done.returncode, 1, done.stdout[-2000:] + done.stderr[-1000:])
+        sections = tables(Path(output).read_text())
+        rows = {r[0]: r for r in sections[next(t for t in sections if t.startswith(TITLES["small"]))][1:]}
+        self.assertEqual(rows["wget"][-1], "ok")
+        self.assertEqual(rows["heasarcfs"][-1], "FAIL 1/1")
+        self.assertRegex(Path(output).read_text(), r"## Failed runs\n\n- small heasarcfs: RuntimeError: heasarcfs exited with 1")
 
 
 class BenchChecks(unittest.TestCase):

@@ -84,7 +84,8 @@ def measure(ctx, n: int, length: int) -> Run:
         errors = [o[2] for o in out if o[2]]
         total = sum(o[0] for o in out)
         seconds = max(o[1] for o in out) - t0
-        run.values = {"seconds": seconds, "mibps": total / seconds / 2**20, "bytes": total}
+        if total and seconds > 0:                   # a run that broke before its start has no speed
+            run.values = {"seconds": seconds, "mibps": total / seconds / 2**20, "bytes": total}
         return run_ok(run, root_cause(errors))
     finally:
         os.close(fd)

@@ -104,7 +104,8 @@ def measure(ctx, tool: str, plan: list[tuple[str, int, int]]) -> Run:
             errors.insert(0, mount.died())
         total = sum(o[0] for o in out)
         seconds = max(o[1] for o in out) - t0
-        run.values.update({"seconds": seconds, "mibps": total / seconds / 2**20, "read": total})
+        if total and seconds > 0:                   # a run that broke before its start has no speed
+            run.values.update({"seconds": seconds, "mibps": total / seconds / 2**20, "read": total})
         run_ok(run, root_cause(errors))
     except Exception as e:
         run_ok(run, describe_exception(e))
