@@ -1,6 +1,7 @@
 #include "common/text.h"
 
 #include <algorithm>
+#include <ctime>
 
 namespace hfs::text {
 namespace {
@@ -32,6 +33,15 @@ std::optional<char> boolean_token(std::string_view token) {
   if (iequals(token, "T") || iequals(token, "true") || token == "1") return 'T';
   if (iequals(token, "F") || iequals(token, "false") || token == "0") return 'F';
   return std::nullopt;
+}
+
+std::string utc_text(std::int64_t seconds, const char* strftime_format) {
+  const std::time_t time = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&time, &tm);
+  char text[128];
+  const std::size_t length = std::strftime(text, sizeof text, strftime_format, &tm);
+  return std::string(text, length);
 }
 
 }  // namespace hfs::text

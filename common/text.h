@@ -2,6 +2,7 @@
 // fields. Nothing here knows about locales.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,5 +19,7 @@ bool iequals(std::string_view a, std::string_view b);
 // 'T' or 'F'; nullopt for anything else (unknown, "?"). VOTable 1.4 §2.1: TABLEDATA spells
 // booleans as words or letters, BINARY as one ASCII character, and both must read the same.
 std::optional<char> boolean_token(std::string_view token);
+// Seconds since the epoch as UTC text in a strftime format ("%Y-%m-%dT%H:%M:%SZ", an HTTP-date).
+std::string utc_text(std::int64_t seconds, const char* strftime_format);
 
 }  // namespace hfs::text

@@ -1,5 +1,7 @@
 #include "fs/cli.h"
 
+#include "common/text.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,14 +69,7 @@ std::vector<DirectoryEntry> sorted_listing(Filesystem& filesystem, std::uint64_t
   return entries;
 }
 
-std::string utc_time(std::int64_t seconds) {
-  std::time_t time = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&time, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
+std::string utc_time(std::int64_t seconds) { return text::utc_text(seconds, "%Y-%m-%dT%H:%M:%SZ"); }
 
 void print_entry(std::ostream& out, const std::string& name, const Attributes& attributes, bool long_format) {
   if (long_format) {

@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "vo/archive_client.h"
+#include "vo/range_answer.h"
 
 namespace hfs::vo {
 namespace {
@@ -114,48 +115,19 @@ class HttpArchiveClient final : public ArchiveClient {
   std::string read(const ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override {
     if (offset >= expected.size || length == 0) return "";
     length = std::min(length, expected.size - offset);
-    const std::uint64_t last = offset + length - 1;
-    const std::string asked = std::to_string(offset) + "-" + std::to_string(last);
-
-    HttpRequest request;
-    request.url = expected.url;
-    request.range = ByteRange{offset, last};
-    request.body_limit = length;  // a server ignoring the Range must not send us the whole file
-    auto response = perform(request);
-    const std::string where = expected.url + " bytes " + asked;
-
-    if (response.status == 416) throw Error(ESTALE, where + ": range not satisfiable any more (object shrank)");
-    if (!is_success(response.status)) throw_for_status("GET", where, response.status);
-    check_validators(expected, response, where);
-
-    auto content_range = parse_content_range(response.header("content-range").value_or(""));
-    if (response.status == 200) {
-      // An ignored Range is fine only when the whole object was asked for and came.
-      if (offset == 0 && length == expected.size && response.body.size() == length && !response.body_truncated) {
-        return std::move(response.body);
-      }
-      throw Error(EIO, where + ": server ignored the Range (HTTP 200, " +
-                           (response.body_truncated ? "more than " : "") + std::to_string(response.body.size()) +
-                           " bytes)");
-    }
-    if (response.status != 206) {
-      throw Error(EIO, where + ": unexpected HTTP " + std::to_string(response.status) + " to a range request");
-    }
-    if (!content_range || !content_range->satisfied) {
-      throw Error(
-          EIO, where + ": 206 without a valid Content-Range ('" + response.header("content-range").value_or("") + "')");
-    }
-    if (content_range->total && *content_range->total != expected.size) {
-      throw Error(ESTALE, where + ": object is now " + std::to_string(*content_range->total) + " bytes, was " +
-                              std::to_string(expected.size));
-    }
-    if (content_range->first != offset || content_range->last != last) {
-      throw Error(EIO, where + ": server sent bytes " + std::to_string(content_range->first) + "-" +
-                           std::to_string(content_range->last) + " instead");
+    auto response = perform(range_request(expected, offset, length));
+    // The same checks the streaming fetcher applies to its parts (vo/range_answer.h); a 5xx
+    // that outlasted the retries is the read's EIO.
+    try {
+      check_range_head(expected, offset, length,
+                       ResponseHead{response.status, response.effective_url, response.headers});
+    } catch (const RetryableStatusError& error) {
+      throw Error(EIO, error.what());
     }
     if (response.body.size() != length || response.body_truncated) {
-      throw Error(EIO, where + ": body of " + std::to_string(response.body.size()) + " bytes, expected " +
-                           std::to_string(length));
+      throw Error(EIO, expected.url + " bytes " + std::to_string(offset) + "-" + std::to_string(offset + length - 1) +
+                           ": body of " + (response.body_truncated ? "more than " : "") +
+                           std::to_string(response.body.size()) + " bytes, expected " + std::to_string(length));
     }
     return std::move(response.body);
   }
@@ -200,28 +172,11 @@ class HttpArchiveClient final : public ArchiveClient {
                          " gives no size (encoded body, no Content-Range)");
   }
 
-  // The object must still be the version `expected` describes (strong comparison of what
-  // the server sends; heasarcfs always asks for the identity encoding, so the ETag is stable).
-  // Without an ETag to compare on both sides, Last-Modified decides.
-  static void check_validators(const ObjectInfo& expected, const HttpResponse& response, const std::string& where) {
-    auto etag = response.header("etag");
-    if (!expected.etag.empty() && etag && *etag != expected.etag) {
-      throw Error(ESTALE, where + ": ETag is now " + *etag + ", was " + expected.etag);
-    }
-    if ((expected.etag.empty() || !etag) && expected.mtime != 0) {
-      if (auto modified = response.header("last-modified")) {
-        auto seconds = parse_http_date(*modified);
-        if (seconds && *seconds != expected.mtime) {
-          throw Error(ESTALE, where + ": Last-Modified is now " + *modified + ", was " +
-                                  std::to_string(expected.mtime) + " (epoch seconds)");
-        }
-      }
-    }
-  }
-
   // Every archive request asks for the stored bytes, never an encoded variant.
   HttpResponse perform(HttpRequest request) {
-    request.headers.emplace_back("Accept-Encoding", "identity");
+    const bool has_encoding = std::any_of(request.headers.begin(), request.headers.end(),
+                                          [](const auto& header) { return header.first == "Accept-Encoding"; });
+    if (!has_encoding) request.headers.emplace_back("Accept-Encoding", "identity");
     return perform_with_retries(*transport_, std::move(request), retry_, kComponent);
   }
 

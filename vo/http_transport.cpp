@@ -33,21 +33,6 @@ std::optional<std::uint64_t> parse_decimal(std::string_view text) {
 
 using text::iequals;
 
-// Retry-After is either delta-seconds or an HTTP-date (RFC 7231 7.1.3).
-std::optional<std::chrono::milliseconds> parse_retry_after(const HttpResponse& response,
-                                                           std::chrono::system_clock::time_point wall_now) {
-  auto value = response.header("retry-after");
-  if (!value) return std::nullopt;
-  if (auto seconds = parse_decimal(trim(*value))) {
-    return std::chrono::milliseconds(std::min<std::uint64_t>(*seconds, 86400) * 1000);
-  }
-  if (auto when = parse_http_date(*value)) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(wall_now.time_since_epoch());
-    return std::chrono::milliseconds(std::max<std::int64_t>(0, (*when - now.count()) * 1000));
-  }
-  return std::nullopt;
-}
-
 class RealRetryClock final : public RetryClock {
  public:
   SteadyClock::time_point now() override { return SteadyClock::now(); }
@@ -119,6 +104,20 @@ std::optional<std::int64_t> parse_http_date(const std::string& value) {
   return static_cast<std::int64_t>(seconds);
 }
 
+// Retry-After is either delta-seconds or an HTTP-date (RFC 7231 7.1.3).
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::optional<std::string>& value,
+                                                           std::chrono::system_clock::time_point wall_now) {
+  if (!value) return std::nullopt;
+  if (auto seconds = parse_decimal(trim(*value))) {
+    return std::chrono::milliseconds(std::min<std::uint64_t>(*seconds, 86400) * 1000);
+  }
+  if (auto when = parse_http_date(*value)) {
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(wall_now.time_since_epoch());
+    return std::chrono::milliseconds(std::max<std::int64_t>(0, (*when - now.count()) * 1000));
+  }
+  return std::nullopt;
+}
+
 bool is_retryable_status(long status) {
   // 501 Not Implemented and 505 HTTP Version Not Supported will say the same thing again.
   return status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505);
@@ -166,7 +165,7 @@ HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request,
     std::uniform_int_distribution<long long> spread(backoff.count() / 2, backoff.count());
     milliseconds wait(spread(*jitter));
     if (response) {
-      if (auto retry_after = parse_retry_after(*response, clock.wall_now())) {
+      if (auto retry_after = parse_retry_after(response->header("retry-after"), clock.wall_now())) {
         wait = std::min(*retry_after, policy.max_backoff);
       }
     }

@@ -133,6 +133,10 @@ struct RetryPolicy {
   std::shared_ptr<RetryClock> clock{};             // null: the real clock
 };
 
+// A Retry-After value (delta-seconds, capped at a day, or an HTTP-date) as a wait from
+// `wall_now`; nullopt when absent or unreadable.
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::optional<std::string>& value,
+                                                           std::chrono::system_clock::time_point wall_now);
 bool is_retryable_status(long status);
 bool is_retryable_errno(int errnum);
 

@@ -1,7 +1,6 @@
 #include "vo/range_answer.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "common/error.h"
 #include "common/text.h"
@@ -17,20 +16,6 @@ HttpRequest range_request(const ObjectInfo& expected, std::uint64_t offset, std:
   return request;
 }
 
-std::optional<std::chrono::milliseconds> retry_after_of(const std::optional<std::string>& value) {
-  if (!value) return std::nullopt;
-  const std::string_view text = text::trim(*value);
-  std::uint64_t seconds = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), seconds);
-  if (error == std::errc() && end == text.data() + text.size() && !text.empty())
-    return std::chrono::milliseconds(std::min<std::uint64_t>(seconds, 86400) * 1000);
-  if (auto when = parse_http_date(std::string(text))) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch());
-    return std::chrono::milliseconds(std::max<std::int64_t>(0, (*when - now.count()) * 1000));
-  }
-  return std::nullopt;
-}
-
 void check_range_head(const ObjectInfo& expected, std::uint64_t offset, std::uint64_t length,
                       const ResponseHead& head) {
   const std::uint64_t last = offset + length - 1;
@@ -38,7 +23,7 @@ void check_range_head(const ObjectInfo& expected, std::uint64_t offset, std::uin
   const long status = head.status;
   if (status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505))
     throw RetryableStatusError(status, where + ": HTTP " + std::to_string(status),
-                               retry_after_of(head.header("retry-after")));
+                               parse_retry_after(head.header("retry-after"), std::chrono::system_clock::now()));
   if (status == 404 || status == 410) throw Error(ENOENT, where + ": HTTP " + std::to_string(status));
   if (status == 416) throw Error(ESTALE, where + ": range not satisfiable any more (object shrank)");
   if (status != 200 && status != 206) throw Error(EIO, where + ": HTTP " + std::to_string(status));

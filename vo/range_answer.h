@@ -38,7 +38,4 @@ HttpRequest range_request(const ObjectInfo& expected, std::uint64_t offset, std:
 // size or a 416 says the object changed, EIO for an ignored or wrong range or any other status.
 void check_range_head(const ObjectInfo& expected, std::uint64_t offset, std::uint64_t length, const ResponseHead& head);
 
-// Retry-After (seconds or an HTTP-date) as a wait from now; nullopt when absent or unreadable.
-std::optional<std::chrono::milliseconds> retry_after_of(const std::optional<std::string>& value);
-
 }  // namespace hfs::vo

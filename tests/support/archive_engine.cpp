@@ -4,20 +4,9 @@
 #include <tuple>
 
 #include "common/error.h"
+#include "common/text.h"
 
 namespace hfs::test {
-namespace {
-
-std::string http_date(std::int64_t seconds) {
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[64];
-  std::strftime(text, sizeof text, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  return text;
-}
-
-}  // namespace
 
 ArchiveEngine::ArchiveEngine(std::shared_ptr<vo::ArchiveClient> metadata, std::shared_ptr<vo::ArchiveClient> reads)
     : metadata_(std::move(metadata)), reads_(std::move(reads)), worker_([this] { run(); }) {}
@@ -113,7 +102,7 @@ void ArchiveEngine::serve(Transfer& transfer) {
                                                    std::to_string(request.range->last) + "/" +
                                                    std::to_string(info.size));
     if (!info.etag.empty()) head.headers.emplace_back("etag", info.etag);
-    if (info.mtime) head.headers.emplace_back("last-modified", http_date(info.mtime));
+    if (info.mtime) head.headers.emplace_back("last-modified", text::utc_text(info.mtime, "%a, %d %b %Y %H:%M:%S GMT"));
     if (!transfer.callbacks.on_headers(head) || !transfer.callbacks.on_body(body)) {
       error = std::make_exception_ptr(Error(EIO, "aborted by its sink"));
     } else {

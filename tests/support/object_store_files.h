@@ -20,6 +20,13 @@
 
 namespace hfs::test {
 
+// Three object versions of the kinds the archive has: validated by ETag, by size, by date.
+inline const cache::ObjectKey kEvents{
+    "https://heasarc.gsfc.nasa.gov/FTP/nustar/data/obs/00/6/60001111005/event_cl/a.evt", "\"5a3e-1f2b3c\""};
+inline const cache::ObjectKey kOrbit{"https://heasarc.gsfc.nasa.gov/FTP/nicer/data/obs/sgr1830.orb", "size:123456"};
+inline const cache::ObjectKey kImage{"https://heasarc.gsfc.nasa.gov/FTP/swift/data/obs/img.fits",
+                                     "Tue, 01 Feb 2022 10:00:00 GMT"};
+
 // kBlockSize as a value of this file (std::min binds references; see cache/store_io.h).
 inline constexpr std::uint64_t kBlock = cache::kBlockSize;
 

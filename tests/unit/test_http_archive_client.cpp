@@ -7,6 +7,7 @@
 #include "tests/support/errors.h"
 #include "tests/support/fake_transport.h"
 #include "tests/support/gate.h"
+#include "tests/support/loopback_test.h"
 #include "tests/support/manual_clock.h"
 #include "tests/support/samples.h"
 #include "tests/support/test_http_server.h"
@@ -18,11 +19,6 @@ using hfs::test::errno_of;
 using hfs::test::TestHttpServer;
 
 namespace {
-
-struct LoopbackWithoutProxy {
-  LoopbackWithoutProxy() { test::bypass_proxies_for_loopback(); }
-};
-BOOST_TEST_GLOBAL_FIXTURE(LoopbackWithoutProxy);
 
 constexpr const char* kDate = "Fri, 06 Nov 2020 20:20:00 GMT";
 constexpr std::int64_t kEpoch = 1604694000;  // kDate

@@ -15,6 +15,7 @@
 #include "common/error.h"
 #include "tests/support/failing_transport.h"
 #include "tests/support/fake_transport.h"
+#include "tests/support/loopback_test.h"
 #include "tests/support/manual_clock.h"
 #include "tests/support/test_http_server.h"
 #include "vo/http_transport.h"
@@ -24,18 +25,9 @@ using namespace std::chrono_literals;
 using hfs::test::TestHttpServer;
 using Clock = std::chrono::steady_clock;
 
+using hfs::test::get;
+
 namespace {
-
-struct LoopbackWithoutProxy {
-  LoopbackWithoutProxy() { test::bypass_proxies_for_loopback(); }
-};
-BOOST_TEST_GLOBAL_FIXTURE(LoopbackWithoutProxy);
-
-vo::HttpRequest get(const std::string& url) {
-  vo::HttpRequest request;
-  request.url = url;
-  return request;
-}
 
 // What a transport threw. Which timeout ended a request is told by the outcome, not by how
 // long it took: the request's own timeout is a plain ETIMEDOUT, a stall or a connect timeout

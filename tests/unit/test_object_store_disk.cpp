@@ -21,14 +21,12 @@
 using namespace hfs;
 using cache::ObjectKey;
 using test::kBlock;
+using test::kEvents;
+using test::kImage;
+using test::kOrbit;
 namespace stdfs = std::filesystem;
 
 namespace {
-
-const ObjectKey kEvents{"https://heasarc.gsfc.nasa.gov/FTP/nustar/data/obs/00/6/60001111005/event_cl/a.evt",
-                        "\"5a3e-1f2b3c\""};
-const ObjectKey kOrbit{"https://heasarc.gsfc.nasa.gov/FTP/nicer/data/obs/sgr1830.orb", "size:123456"};
-const ObjectKey kImage{"https://heasarc.gsfc.nasa.gov/FTP/swift/data/obs/img.fits", "Tue, 01 Feb 2022 10:00:00 GMT"};
 
 constexpr std::uint64_t kBig = 64ull << 20;
 

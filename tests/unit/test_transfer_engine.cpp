@@ -12,6 +12,7 @@
 
 #include "common/cancel.h"
 #include "common/error.h"
+#include "tests/support/loopback_test.h"
 #include "tests/support/test_http_server.h"
 #include "tests/support/transfer_outcome.h"
 #include "vo/http_transport.h"
@@ -26,18 +27,9 @@ using hfs::test::OutcomePtr;
 using hfs::test::record;
 using hfs::test::TestHttpServer;
 
+using hfs::test::get;
+
 namespace {
-
-struct LoopbackWithoutProxy {
-  LoopbackWithoutProxy() { test::bypass_proxies_for_loopback(); }
-};
-BOOST_TEST_GLOBAL_FIXTURE(LoopbackWithoutProxy);
-
-vo::HttpRequest get(const std::string& url) {
-  vo::HttpRequest request;
-  request.url = url;
-  return request;
-}
 
 vo::TransferOptions prefetch(std::uint64_t order, std::uint64_t stream = 0) {
   vo::TransferOptions options;
