@@ -85,6 +85,10 @@ ReadReply Reader::read(std::uint64_t offset, std::uint64_t length, const CallCon
   }
   if (decision.seek) cancel_unanswered_prefetch();
   if (!state_->cached) return reply_direct(offset, length, call);
+  // The window ahead: what of it is cached is read from the disk in the background (a warm
+  // re-read then finds its blocks in memory); what is not is fetched by schedule_prefetch.
+  if (decision.prefetch_end > decision.prefetch_begin)
+    state_->cached->will_need(decision.prefetch_begin, decision.prefetch_end - decision.prefetch_begin);
 
   // Small objects come whole on their first read; others block by block.
   const bool whole = size <= shared_->config.whole_file_bytes;
@@ -262,7 +266,10 @@ bool Reader::ensure_blocks(std::uint64_t first, std::uint64_t end, const CallCon
 
 void Reader::schedule_prefetch(const ReadaheadDecision& decision, std::uint64_t read_end) {
   ObjectState& state = *state_;
-  const std::uint64_t part_blocks = std::max<std::uint64_t>(1, decision.part_bytes / kBlockSize);
+  std::uint64_t part_bytes = decision.part_bytes;
+  if (shared_->engine->stats().queued >= shared_->config.connections)
+    part_bytes = std::max(part_bytes, shared_->config.readahead.max_part_bytes);
+  const std::uint64_t part_blocks = std::max<std::uint64_t>(1, part_bytes / kBlockSize);
   const std::uint64_t first = state.block_of(decision.prefetch_begin);
   const std::uint64_t end = std::min(state.block_count(), state.block_of(decision.prefetch_end - 1) + 1);
   std::vector<std::shared_ptr<Part>> parts;

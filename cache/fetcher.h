@@ -13,8 +13,12 @@
 //   block as bytes arrive (write -> CRC -> commit -> notify).
 // - Prefetch follows the reader's ReadaheadPolicy (cache/readahead_policy.h): parts of
 //   min(4 MiB, window/8), ordered by distance from the reader, sent at prefetch priority. A real
-//   seek cancels the reader's prefetch parts that have not started answering. A failed prefetch
+//   seek cancels the reader's prefetch parts that have not started answering. When the engine
+//   already has `connections` transfers waiting, prefetch parts are cut at max_part_bytes
+//   (FetcherConfig::connections). A failed prefetch
 //   part fails no read: a read that needs one of its blocks fetches it again.
+// - The same window over blocks already cached is a will_need hint to the cache (read from the
+//   disk ahead of the reader).
 // - Small objects (at most `whole_file_bytes`) are fetched whole on their first read.
 // - Failures a new attempt may fix (5xx/429 with Retry-After, resets, truncated bodies,
 //   stalls, a 200 to a range request) are retried by the waiting reader within its call's
@@ -51,6 +55,11 @@ struct FetcherConfig {
   std::chrono::milliseconds max_backoff{8000};
   // A part's own deadline (prefetch parts have no caller to lend them one).
   std::chrono::milliseconds part_timeout{60000};
+  // The engine's connections per host. When at least this many transfers already wait for a
+  // connection, more parts in flight buy nothing: new prefetch parts are then cut at
+  // readahead.max_part_bytes instead of window/8, so many readers sharing the connections pay
+  // one round trip per 4 MiB, not per 128 KiB (16 readers ramping up their windows at once).
+  unsigned connections = 8;
 };
 
 // The answer to one read: a pinned range of the cache's data file for a zero-copy reply, or

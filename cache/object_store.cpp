@@ -46,6 +46,7 @@ class ObjectHandle final : public CachedObject {
   const ObjectKey& key() const override { return info_->key; }
   std::uint64_t size() const override { return info_->size; }
   bool has_block(std::uint64_t index) const override { return core_->has_block(*info_, index); }
+  ChecksumKind checksum_kind() const override { return info_->checksum; }
 
   // The writing side never throws (contract): a failure is a block not cached.
   bool reserve(std::uint64_t index) override {
@@ -94,6 +95,13 @@ class ObjectHandle final : public CachedObject {
   }
   bool verified(std::uint64_t offset, std::uint64_t length) const override {
     return core_->verified(*info_, offset, length);
+  }
+  void will_need(std::uint64_t offset, std::uint64_t length) override {
+    try {
+      core_->will_need(*info_, offset, length);
+    } catch (...) {
+      // Only a hint: without it the reads wait for the disk themselves.
+    }
   }
 
  private:

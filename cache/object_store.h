@@ -6,17 +6,18 @@
 //   vo::ObjectInfo::validator). A new version is a new key; old versions age out of the LRU.
 // - Layout: <dir>/objects/<2 hex>/<16 hex FNV-1a of url '\n' validator>.data (sparse: only
 //   present blocks hold bytes) and .meta (the sidecar: magic, format version, URL, validator,
-//   object size, block size, then one fixed-size record per block: present flag + CRC-32 of the
-//   block's bytes). The sidecar's URL + validator are compared at open: a hash collision is a
+//   object size, block size, then one fixed-size record per block: present flag + checksum of
+//   the block's bytes: XXH3, or CRC-32 in sidecars of format 1; cache/block_checksum.h). The sidecar's URL + validator are compared at open: a hash collision is a
 //   different object, never the other object's bytes (it is then not cached).
 // - Writing: a block is reserved (space accounted, LRU eviction of other unpinned blocks made
 //   first, so the cache never exceeds its limit, even transiently), its bytes are written into
 //   the data file as they arrive (pwrite at their offset), and then committed: the sidecar
-//   record (present + CRC) is written after the bytes. A crash between the two leaves the block
-//   absent; a torn record or torn bytes are caught by the CRC on first use. No fsync: a block
-//   whose bytes did not reach the disk fails its CRC after a crash and is fetched again.
+//   record (present + checksum) is written after the bytes. A crash between the two leaves the
+//   block absent; a torn record or torn bytes are caught by the checksum on first use. No
+//   fsync: a block whose bytes did not reach the disk fails its checksum after a crash and is
+//   fetched again.
 // - Reading: the first read of a block in this process reads the whole block and checks its
-//   CRC (once per mount); a block that fails is dropped (hole punched, record cleared), counted,
+//   checksum (once per mount); a block that fails is dropped (hole punched, record cleared), counted,
 //   logged once, and reported absent -- wrong bytes are never returned. Verified blocks are
 //   then read with one pread of exactly the asked range, or handed to the kernel by fd
 //   (splice) under a pin.
@@ -46,6 +47,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "cache/block_checksum.h"
 
 namespace hfs::cache {
 
@@ -101,14 +104,17 @@ class CachedObject {
   // Writes bytes at `offset` (within reserved blocks). 0, or the errno of the failed write
   // (the block must then be abandoned).
   virtual int write(std::uint64_t offset, std::string_view bytes) = 0;
-  // The reserved block's bytes are written and their CRC-32 (zlib crc32) is `crc`: it becomes
-  // present (and verified: these bytes were just checked by their writer).
+  // The kind of checksum commit() takes (cache/block_checksum.h): an object cached by an older
+  // version keeps the kind it was written with.
+  virtual ChecksumKind checksum_kind() const = 0;
+  // The reserved block's bytes are written and their checksum (block_checksum() of
+  // checksum_kind()) is `crc`: it becomes present (and verified: its writer just computed it).
   virtual void commit(std::uint64_t index, std::uint32_t crc) = 0;
   // Gives up a reservation: the range is punched out and the space released.
   virtual void abandon(std::uint64_t index) = 0;
 
   // Copies bytes [offset, offset+length) into `out` when every block under them is present;
-  // blocks not yet verified in this mount are verified first (whole-block read + CRC). Returns
+  // blocks not yet verified in this mount are verified first (whole-block read + checksum). Returns
   // false (nothing usable in `out`) when a block is absent or fails its check; the failed
   // block is then absent. Marks the blocks recently used.
   virtual bool read(std::uint64_t offset, std::uint64_t length, char* out) = 0;
@@ -118,6 +124,11 @@ class CachedObject {
   // Whether every block under [offset, offset+length) is present and already verified in this
   // mount (a pin would cost no read).
   virtual bool verified(std::uint64_t offset, std::uint64_t length) const = 0;
+  // A hint: [offset, offset+length) will be read soon. The present blocks under it are read
+  // from the disk in the background (the kernel's read-ahead of the data file), so the reads
+  // and pins that follow -- a reader streaming a cached file -- find them in memory instead of
+  // waiting for the disk one FUSE request at a time. Absent blocks are ignored. Never fails.
+  virtual void will_need(std::uint64_t offset, std::uint64_t length) = 0;
 };
 
 class ObjectStore {

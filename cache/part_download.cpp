@@ -1,10 +1,9 @@
 #include "cache/part_download.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <string>
 
+#include "cache/block_checksum.h"
 #include "vo/range_answer.h"
 
 namespace hfs::cache {
@@ -14,7 +13,7 @@ namespace {
 struct Receiver {
   std::uint64_t next = 0;    // the block receiving bytes now
   std::uint64_t filled = 0;  // bytes of it received
-  uLong crc = 0;
+  std::unique_ptr<BlockHasher> checksum;  // made at the first block, of the object's kind
   bool reserved = false;  // `next` holds a reservation in the cache
   std::exception_ptr abort_reason;
 };
@@ -76,7 +75,8 @@ void submit_part(const std::shared_ptr<ObjectState>& state, const std::shared_pt
         }
         receiver->reserved = true;
         receiver->filled = 0;
-        receiver->crc = crc32(0L, Z_NULL, 0);
+        if (!receiver->checksum) receiver->checksum = std::make_unique<BlockHasher>(cached.checksum_kind());
+        receiver->checksum->reset();
       }
       const std::uint64_t block_length = cached.block_length(receiver->next);
       const std::size_t take =
@@ -87,13 +87,12 @@ void submit_part(const std::shared_ptr<ObjectState>& state, const std::shared_pt
             err, state->info.url + ": writing block " + std::to_string(receiver->next) + " to the cache failed"));
         return false;
       }
-      receiver->crc =
-          crc32(receiver->crc, reinterpret_cast<const Bytef*>(piece.data()), static_cast<uInt>(piece.size()));
+      receiver->checksum->update(piece);
       receiver->filled += take;
       counters->bytes_received += take;
       bytes.remove_prefix(take);
       if (receiver->filled == block_length) {
-        cached.commit(receiver->next, static_cast<std::uint32_t>(receiver->crc));
+        cached.commit(receiver->next, receiver->checksum->value());
         receiver->reserved = false;
         ++counters->blocks_committed;
         {

@@ -49,11 +49,17 @@ std::uint64_t file_size(const ObjectKey& key, std::uint64_t object_size) {
   return records_offset(key) + block_count(object_size) * kRecordBytes;
 }
 
-std::string encode_header(const ObjectKey& key, std::uint64_t object_size) {
+ChecksumKind checksum_of_version(std::uint32_t version) {
+  return version == 1 ? ChecksumKind::crc32 : ChecksumKind::xxh3;
+}
+
+std::uint32_t version_of_checksum(ChecksumKind kind) { return kind == ChecksumKind::crc32 ? 1 : 2; }
+
+std::string encode_header(const ObjectKey& key, std::uint64_t object_size, ChecksumKind kind) {
   std::string header;
   header.reserve(records_offset(key));
   header.append(kMagic, sizeof kMagic);
-  put_le(header, kFormatVersion, 4);
+  put_le(header, version_of_checksum(kind), 4);
   put_le(header, kBlockSize, 4);
   put_le(header, object_size, 8);
   put_le(header, key.url.size(), 4);
@@ -83,8 +89,9 @@ std::optional<Decoded> decode(std::string_view file, std::string& problem) {
     problem = "bad magic";
     return std::nullopt;
   }
-  if (auto version = get_le(file, 8, 4); version != kFormatVersion) {
-    problem = "format version " + std::to_string(version) + ", expected " + std::to_string(kFormatVersion);
+  const auto version = static_cast<std::uint32_t>(get_le(file, 8, 4));
+  if (version != kFormatVersion && version != 1) {
+    problem = "format version " + std::to_string(version) + ", expected 1 or " + std::to_string(kFormatVersion);
     return std::nullopt;
   }
   if (auto block_size = get_le(file, 12, 4); block_size != kBlockSize) {
@@ -139,6 +146,7 @@ std::optional<Decoded> decode(std::string_view file, std::string& problem) {
   decoded.key.url.assign(names.substr(0, url_length));
   decoded.key.validator.assign(names.substr(url_length));
   decoded.object_size = object_size;
+  decoded.checksum = checksum_of_version(version);
   decoded.records.resize(blocks);
   for (std::uint64_t i = 0; i < blocks; ++i) {
     const std::size_t at = first_record + i * kRecordBytes;

@@ -44,8 +44,10 @@ StoreCore::StoreCore(stdfs::path dir, std::uint64_t byte_limit, ObjectStoreOptio
       objects_fd_(std::move(objects_fd)),
       fds_(options_.open_objects) {}
 
-std::shared_ptr<ObjectInfo> StoreCore::make_info(const ObjectKey& key, std::uint64_t size, std::uint64_t hash) const {
+std::shared_ptr<ObjectInfo> StoreCore::make_info(const ObjectKey& key, std::uint64_t size, std::uint64_t hash,
+                                                 ChecksumKind checksum) const {
   auto info = std::make_shared<ObjectInfo>();
+  info->checksum = checksum;
   info->key = key;
   info->size = size;
   info->hash = hash;
@@ -72,7 +74,7 @@ void StoreCore::rebuild() {
   {
     MutexLock lock(mutex_);
     for (auto& found : scan.objects) {
-      auto info = make_info(found.sidecar.key, found.sidecar.object_size, found.hash);
+      auto info = make_info(found.sidecar.key, found.sidecar.object_size, found.hash, found.sidecar.checksum);
       {
         MutexLock files_lock(info->files_mutex);
         info->files_exist = true;
@@ -208,7 +210,7 @@ int StoreCore::ensure_files(const ObjectInfo& info, const char*& failed_step) {
   raw = store_dir::create_private_file(objects, temp_name);
   if (raw < 0) return fail("create sidecar", -raw);
   fds->meta = UniqueFd(raw);
-  const std::string header = sidecar::encode_header(info.key, info.size);
+  const std::string header = sidecar::encode_header(info.key, info.size, info.checksum);
   if (int err = store_io::pwrite_all(fds->meta.get(), header.data(), header.size(), 0); err != 0)
     return fail("write sidecar", err);
   if (::ftruncate(fds->meta.get(), static_cast<off_t>(sidecar::file_size(info.key, info.size))) != 0)

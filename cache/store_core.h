@@ -27,6 +27,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "cache/block_checksum.h"
 #include "cache/block_lru.h"
 #include "cache/fd_cache.h"
 #include "cache/object_store.h"
@@ -43,6 +44,9 @@ struct ObjectInfo {
   std::uint64_t hash = 0;
   std::string stem;                // "<2 hex>/<16 hex>", relative to <dir>/objects
   std::uint64_t sidecar_cost = 0;  // the sidecar's size rounded up to 4 KiB
+  // Of its blocks' checksums: what its sidecar on disk was written with (format 1 objects keep
+  // CRC-32 for their whole life), kCurrentChecksum for objects created now.
+  ChecksumKind checksum = kCurrentChecksum;
   // Held while the files are created (by a reserver, without the store's mutex) or removed
   // (under the store's mutex). LOCK ORDER: after StoreCore::mutex_, before FdCache's mutex.
   mutable Mutex files_mutex;
@@ -81,6 +85,8 @@ class StoreCore {
     FdCache::Entry fds;
   };
   Acquired acquire(const ObjectInfo& info, std::uint64_t offset, std::uint64_t length, char* out) EXCLUDES(mutex_);
+  // CachedObject::will_need: posix_fadvise(WILLNEED) over the runs of present blocks.
+  void will_need(const ObjectInfo& info, std::uint64_t offset, std::uint64_t length) EXCLUDES(mutex_);
   void unpin(const ObjectInfo& info, std::uint64_t first, std::uint64_t last) EXCLUDES(mutex_);
 
  private:
@@ -96,7 +102,8 @@ class StoreCore {
     timespec mtime{};  // the sidecar's mtime as last set (restored after clearing a record)
   };
 
-  std::shared_ptr<ObjectInfo> make_info(const ObjectKey& key, std::uint64_t size, std::uint64_t hash) const;
+  std::shared_ptr<ObjectInfo> make_info(const ObjectKey& key, std::uint64_t size, std::uint64_t hash,
+                                        ChecksumKind checksum = kCurrentChecksum) const;
   ObjectRecord& record_locked(const ObjectInfo& info) REQUIRES(mutex_);
   // The object's open descriptors (cached), or nullptr with `err`. Never throws.
   FdCache::Entry files(const ObjectInfo& info, int& err) noexcept;

@@ -4,7 +4,6 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
 #include <cstddef>
@@ -30,11 +29,6 @@ inline std::uint64_t block_length(std::uint64_t object_size, std::uint64_t index
   const std::uint64_t start = index * kBlock;
   if (start >= object_size) return 0;
   return object_size - start < kBlock ? object_size - start : kBlock;
-}
-
-inline std::uint32_t crc_of(const char* bytes, std::size_t length) {
-  return static_cast<std::uint32_t>(
-      crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes), static_cast<uInt>(length)));
 }
 
 // Writes all bytes at offset: 0 or the errno.

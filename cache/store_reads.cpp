@@ -1,5 +1,6 @@
 // The object store's read path: pinning blocks, first-use verification, drops of blocks that
 // fail it, and the one pread of a verified range (the rest of StoreCore: store_core.cpp).
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -120,7 +121,7 @@ StoreCore::Acquired StoreCore::acquire(const ObjectInfo& info, std::uint64_t off
       if (!whole && !scratch) scratch.reset(new char[kBlock]);
       char* target = whole ? out + (start - offset) : scratch.get();
       const int read_error = store_io::pread_all(data, target, size, start);
-      const std::uint32_t crc = read_error == 0 ? store_io::crc_of(target, size) : 0;
+      const std::uint32_t crc = read_error == 0 ? block_checksum(info.checksum, target, size) : 0;
       if (read_error != 0 || crc != block.crc) {
         failed.push_back({block.index, read_error, crc, block.crc});
         continue;
@@ -191,6 +192,29 @@ StoreCore::Acquired StoreCore::acquire(const ObjectInfo& info, std::uint64_t off
   }
   if (!result.ok) result.fds.reset();
   return result;
+}
+
+void StoreCore::will_need(const ObjectInfo& info, std::uint64_t offset, std::uint64_t length) {
+  if (length == 0 || offset >= info.size) return;
+  length = std::min(length, info.size - offset);
+  const std::uint64_t first = offset / kBlock, last = (offset + length - 1) / kBlock;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> runs;  // [first, end) of present blocks
+  {
+    MutexLock lock(mutex_);
+    for (std::uint64_t index = first; index <= last; ++index) {
+      const BlockSlot* slot = blocks_.find({info.hash, index});
+      if (!slot || slot->state != BlockState::present) continue;
+      if (!runs.empty() && runs.back().second == index) ++runs.back().second;
+      else runs.emplace_back(index, index + 1);
+    }
+  }
+  if (runs.empty()) return;
+  int open_error = 0;
+  FdCache::Entry fds = files(info, open_error);
+  if (!fds) return;
+  for (const auto& [begin, end] : runs)
+    ::posix_fadvise(fds->data.get(), static_cast<off_t>(begin * kBlock), static_cast<off_t>((end - begin) * kBlock),
+                    POSIX_FADV_WILLNEED);
 }
 
 void StoreCore::unpin(const ObjectInfo& info, std::uint64_t first, std::uint64_t last) {

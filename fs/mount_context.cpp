@@ -43,6 +43,7 @@ void start_mount_context(MountContext& context) {
   context.remote->set_background(context.background);
   cache::FetcherConfig fetch;
   fetch.part_timeout = timeout;
+  fetch.connections = options.connections;
   context.fetcher = cache::make_fetcher(*context.store, context.engine, fetch);
   FilesystemConfig config;
   config.default_radius_deg = options.radius_deg;

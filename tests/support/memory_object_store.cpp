@@ -2,7 +2,6 @@
 
 #include <sys/mman.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <stdexcept>
@@ -31,6 +30,7 @@ struct MemoryObjectStore::Object : cache::CachedObject {
   const cache::ObjectKey& key() const override { return key_; }
   std::uint64_t size() const override { return size_; }
 
+  cache::ChecksumKind checksum_kind() const override { return cache::kCurrentChecksum; }
   bool has_block(std::uint64_t index) const override {
     MutexLock lock(store.mutex_);
     return index < states.size() && states[index] == BlockState::present;
@@ -87,6 +87,12 @@ struct MemoryObjectStore::Object : cache::CachedObject {
     return true;
   }
 
+  // Recorded for the tests (a memfd has no disk to read ahead from).
+  void will_need(std::uint64_t offset, std::uint64_t length) override {
+    MutexLock lock(store.mutex_);
+    store.hints_.emplace_back(offset, length);
+  }
+
   // Every block under the range present, verifying those not yet verified.
   bool check(std::uint64_t offset, std::uint64_t length) {
     if (length == 0 || offset + length > size_) return false;
@@ -103,7 +109,7 @@ struct MemoryObjectStore::Object : cache::CachedObject {
       if (::pread(fd, block.data(), block.size(), static_cast<off_t>(b * kBlockSize)) !=
           static_cast<ssize_t>(block.size()))
         return false;
-      const auto crc = crc32(0L, reinterpret_cast<const Bytef*>(block.data()), static_cast<uInt>(block.size()));
+      const auto crc = cache::block_checksum(cache::kCurrentChecksum, block.data(), block.size());
       MutexLock lock(store.mutex_);
       if (crc != crcs[b]) {
         states[b] = BlockState::absent;
@@ -185,6 +191,11 @@ void MemoryObjectStore::forget_verification() {
 void MemoryObjectStore::refuse_reservations(bool refuse) {
   MutexLock lock(mutex_);
   refuse_ = refuse;
+}
+
+std::vector<std::pair<std::uint64_t, std::uint64_t>> MemoryObjectStore::will_need_hints() const {
+  MutexLock lock(mutex_);
+  return hints_;
 }
 
 std::uint64_t MemoryObjectStore::present_blocks() const {

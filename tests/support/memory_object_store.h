@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <list>
 #include <map>
+#include <utility>
+#include <vector>
 #include <memory>
 #include <string>
 
@@ -29,6 +31,8 @@ class MemoryObjectStore : public cache::ObjectStore {
   void forget_verification();  // as after a remount: every block is checked again on first use
   void refuse_reservations(bool refuse);
   std::uint64_t present_blocks() const;
+  // The will_need hints given so far, as (offset, length), every object together.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> will_need_hints() const;
 
   struct Object;
 
@@ -43,6 +47,7 @@ class MemoryObjectStore : public cache::ObjectStore {
   std::list<std::pair<Object*, std::uint64_t>> lru_ GUARDED_BY(mutex_);  // front = most recent
   std::uint64_t used_blocks_ GUARDED_BY(mutex_) = 0;
   bool refuse_ GUARDED_BY(mutex_) = false;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> hints_ GUARDED_BY(mutex_);
   cache::StoreStats stats_ GUARDED_BY(mutex_);
 };
 

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <chrono>
@@ -30,10 +29,8 @@ inline const cache::ObjectKey kImage{"https://heasarc.gsfc.nasa.gov/FTP/swift/da
 // kBlockSize as a value of this file (std::min binds references; see cache/store_io.h).
 inline constexpr std::uint64_t kBlock = cache::kBlockSize;
 
-inline std::uint32_t crc_of(std::string_view bytes) {
-  return static_cast<std::uint32_t>(
-      crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size())));
-}
+// The checksum a new object's commit() takes (the current sidecar format).
+inline std::uint32_t crc_of(std::string_view bytes) { return cache::block_checksum(cache::kCurrentChecksum, bytes); }
 
 // The bytes of [offset, offset + length) of a synthetic object named by `seed`: a function of
 // the position, so any range of any object can be checked wherever it came from.
@@ -59,7 +56,7 @@ inline bool put_block(cache::CachedObject& object, std::uint64_t seed, std::uint
     object.abandon(index);
     return false;
   }
-  object.commit(index, crc_of(bytes));
+  object.commit(index, cache::block_checksum(object.checksum_kind(), bytes));
   return true;
 }
 

@@ -155,6 +155,63 @@ BOOST_AUTO_TEST_CASE(six_or_more_parts_in_flight_after_1_MiB_of_sequential_reads
   f.engine->finish_all();
 }
 
+BOOST_AUTO_TEST_CASE(with_transfers_already_waiting_for_a_connection_prefetch_parts_are_cut_large) {
+  // Sixteen readers ramping up at once: the engine's queue is already longer than its
+  // connections, so the 1 MiB first window is one part, not eight of 128 KiB.
+  Fixture f(64 * MiB, 8);
+  const std::string other_url = "https://archive.test/FTP/other.evt";
+  const std::string other = pattern(16 * MiB, 2);
+  f.engine->add_object(other_url, other);
+  vo::ObjectInfo other_info = info_of(other_url, other.size());
+  for (int i = 0; i < 24; ++i) {  // 8 run, 16 wait: other readers' prefetch, held by the test
+    vo::TransferOptions options;
+    options.priority = vo::Priority::prefetch;
+    options.order = 8 * MiB + i * 64 * KiB;
+    f.engine->submit(vo::range_request(other_info, 8 * MiB + i * 64 * KiB, 64 * KiB), options, {});
+  }
+  BOOST_REQUIRE(f.engine->queued().size() >= 8u);
+  auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));
+  read_sequentially(*reader, *f.engine, f.data, 512 * KiB, f.call);
+  std::vector<std::uint64_t> sizes;
+  for (auto& t : f.engine->all_submitted())
+    if (t.url == kUrl && t.priority == vo::Priority::prefetch) sizes.push_back(t.last - t.first + 1);
+  BOOST_REQUIRE(!sizes.empty());
+  BOOST_TEST(*std::min_element(sizes.begin(), sizes.end()) >= 1 * MiB);
+  f.engine->finish_all();
+}
+
+BOOST_AUTO_TEST_CASE(without_contention_the_first_window_is_eight_parts) {
+  Fixture f(64 * MiB, 8);
+  auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));
+  read_sequentially(*reader, *f.engine, f.data, 256 * KiB, f.call);
+  std::vector<std::uint64_t> sizes;
+  for (auto& t : f.engine->all_submitted())
+    if (t.priority == vo::Priority::prefetch) sizes.push_back(t.last - t.first + 1);
+  BOOST_REQUIRE(sizes.size() >= 8u);
+  BOOST_TEST(sizes.front() == 128 * KiB);
+  f.engine->finish_all();
+}
+
+BOOST_AUTO_TEST_CASE(a_sequential_reader_of_cached_blocks_hints_the_window_ahead_to_the_cache) {
+  Fixture f(8 * MiB, 8);
+  auto first = f.fetcher->open(info_of(kUrl, f.data.size()));
+  read_sequentially(*first, *f.engine, f.data, 8 * MiB, f.call);  // everything cached
+  f.engine->finish_all();
+  f.store.forget_verification();  // a remount
+  const auto before = f.store.will_need_hints().size();
+  const auto submitted = f.engine->all_submitted().size();
+  auto again = f.fetcher->open(info_of(kUrl, f.data.size()));
+  for (std::uint64_t at = 0; at < 2 * MiB; at += 128 * KiB)
+    BOOST_TEST(bytes_of(again->read(at, 128 * KiB, f.call)) == f.data.substr(at, 128 * KiB));
+  BOOST_TEST(f.engine->all_submitted().size() == submitted);  // no request: it was all cached
+  auto hints = f.store.will_need_hints();
+  BOOST_REQUIRE(hints.size() > before);
+  // The hints cover the window ahead of the reader, beyond what it has read.
+  std::uint64_t hinted_end = 0;
+  for (std::size_t i = before; i < hints.size(); ++i) hinted_end = std::max(hinted_end, hints[i].first + hints[i].second);
+  BOOST_TEST(hinted_end > 3 * MiB);
+}
+
 BOOST_AUTO_TEST_CASE(a_blocked_read_overtakes_queued_prefetch) {
   Fixture f(64 * MiB, 2);
   auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));

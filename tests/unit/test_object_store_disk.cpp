@@ -121,6 +121,61 @@ BOOST_AUTO_TEST_CASE(a_corrupt_data_byte_is_never_returned_and_the_block_is_drop
   BOOST_TEST(test::reads_right(*object, 1, 0, 2 * kBlock));
 }
 
+BOOST_AUTO_TEST_CASE(a_cache_of_sidecar_format_1_with_crc32_is_still_served_and_checked) {
+  // A cache written before format 2: CRC-32 records. Nothing in it is lost by the upgrade.
+  test::TempDir temp;
+  const auto dir = temp.path() / "cache";
+  const std::uint64_t size = 3 * kBlock;
+  populate(dir, kEvents, 1, size);
+  const auto meta = test::object_path(dir, kEvents, ".meta");
+  std::string old = cache::sidecar::encode_header(kEvents, size, cache::ChecksumKind::crc32);
+  for (std::uint64_t i = 0; i < 3; ++i) {
+    const std::string bytes = test::object_bytes(1, i * kBlock, kBlock);
+    const cache::sidecar::Record record{i < 2, i < 2 ? cache::block_checksum(cache::ChecksumKind::crc32, bytes) : 0};
+    auto encoded = cache::sidecar::encode_record(record);
+    old.append(encoded.data(), encoded.size());
+  }
+  test::write_file(meta, old);
+  BOOST_TEST(static_cast<unsigned char>(old[8]) == 1u);  // format version 1
+  {
+    auto store = open_store(dir);
+    auto object = store->open(kEvents, size);
+    BOOST_TEST_REQUIRE(object != nullptr);
+    BOOST_TEST((object->checksum_kind() == cache::ChecksumKind::crc32));
+    BOOST_TEST(test::reads_right(*object, 1, 0, 2 * kBlock));  // verified with CRC-32
+    BOOST_TEST(!object->has_block(2));
+    BOOST_TEST(test::put_block(*object, 1, 2));  // a new block of it: CRC-32 as well
+    BOOST_TEST(store->stats().corrupt_blocks == 0u);
+  }
+  std::string problem;
+  auto decoded = cache::sidecar::decode(test::read_file(meta), problem);
+  BOOST_TEST_REQUIRE(decoded.has_value(), problem);
+  BOOST_TEST((decoded->checksum == cache::ChecksumKind::crc32));
+  BOOST_TEST(decoded->records[2].crc ==
+             cache::block_checksum(cache::ChecksumKind::crc32, test::object_bytes(1, 2 * kBlock, kBlock)));
+  // And damage to one of its blocks is caught by the CRC-32 after a remount.
+  test::patch_file(test::object_path(dir, kEvents, ".data"), kBlock + 5, "XYZ");
+  auto store = open_store(dir);
+  auto object = store->open(kEvents, size);
+  std::string out(100, '\0');
+  BOOST_TEST(!object->read(kBlock, 100, out.data()));
+  BOOST_TEST(store->stats().corrupt_blocks == 1u);
+  BOOST_TEST(test::reads_right(*object, 1, 0, kBlock));
+  BOOST_TEST(test::reads_right(*object, 1, 2 * kBlock, kBlock));
+}
+
+BOOST_AUTO_TEST_CASE(new_objects_are_written_in_format_2_with_xxh3) {
+  test::TempDir temp;
+  const auto dir = temp.path() / "cache";
+  populate(dir, kEvents, 1, kBlock);
+  std::string problem;
+  auto decoded = cache::sidecar::decode(test::read_file(test::object_path(dir, kEvents, ".meta")), problem);
+  BOOST_TEST_REQUIRE(decoded.has_value(), problem);
+  BOOST_TEST((decoded->checksum == cache::ChecksumKind::xxh3));
+  BOOST_TEST(decoded->records[0].crc ==
+             cache::block_checksum(cache::ChecksumKind::xxh3, test::object_bytes(1, 0, kBlock)));
+}
+
 BOOST_AUTO_TEST_CASE(a_pin_over_a_corrupt_block_is_refused) {
   test::TempDir temp;
   const auto dir = temp.path() / "cache";
