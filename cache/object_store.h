@@ -7,8 +7,9 @@
 // - Layout: <dir>/objects/<2 hex>/<16 hex FNV-1a of url '\n' validator>.data (sparse: only
 //   present blocks hold bytes) and .meta (the sidecar: magic, format version, URL, validator,
 //   object size, block size, then one fixed-size record per block: present flag + checksum of
-//   the block's bytes: XXH3, or CRC-32 in sidecars of format 1; cache/block_checksum.h). The sidecar's URL + validator are compared at open: a hash collision is a
-//   different object, never the other object's bytes (it is then not cached).
+//   the block's bytes: XXH3, or CRC-32 in sidecars of format 1; cache/block_checksum.h). The sidecar's URL + validator
+//   are compared at open: a hash collision is a different object, never the other object's bytes (it is then not
+//   cached).
 // - Writing: a block is reserved (space accounted, LRU eviction of other unpinned blocks made
 //   first, so the cache never exceeds its limit, even transiently), its bytes are written into
 //   the data file as they arrive (pwrite at their offset), and then committed: the sidecar

@@ -11,10 +11,10 @@ namespace {
 
 // What the engine thread alone touches while a part's body streams in.
 struct Receiver {
-  std::uint64_t next = 0;    // the block receiving bytes now
-  std::uint64_t filled = 0;  // bytes of it received
+  std::uint64_t next = 0;                 // the block receiving bytes now
+  std::uint64_t filled = 0;               // bytes of it received
   std::unique_ptr<BlockHasher> checksum;  // made at the first block, of the object's kind
-  bool reserved = false;  // `next` holds a reservation in the cache
+  bool reserved = false;                  // `next` holds a reservation in the cache
   std::exception_ptr abort_reason;
 };
 

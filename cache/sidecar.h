@@ -74,7 +74,7 @@ struct Decoded {
   ObjectKey key;
   std::uint64_t object_size = 0;
   ChecksumKind checksum = kCurrentChecksum;  // of the records' checksums (the format version)
-  std::vector<Record> records;  // block_count(object_size) of them
+  std::vector<Record> records;               // block_count(object_size) of them
 };
 
 // Parses and validates a whole sidecar file. nullopt with `problem` saying what is wrong (one

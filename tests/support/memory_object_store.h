@@ -8,10 +8,10 @@
 #include <cstdint>
 #include <list>
 #include <map>
-#include <utility>
-#include <vector>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cache/object_store.h"
 #include "common/thread_annotations.h"

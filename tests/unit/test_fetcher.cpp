@@ -208,7 +208,8 @@ BOOST_AUTO_TEST_CASE(a_sequential_reader_of_cached_blocks_hints_the_window_ahead
   BOOST_REQUIRE(hints.size() > before);
   // The hints cover the window ahead of the reader, beyond what it has read.
   std::uint64_t hinted_end = 0;
-  for (std::size_t i = before; i < hints.size(); ++i) hinted_end = std::max(hinted_end, hints[i].first + hints[i].second);
+  for (std::size_t i = before; i < hints.size(); ++i)
+    hinted_end = std::max(hinted_end, hints[i].first + hints[i].second);
   BOOST_TEST(hinted_end > 3 * MiB);
 }
 
