@@ -167,7 +167,9 @@ BOOST_AUTO_TEST_CASE(with_transfers_already_waiting_for_a_connection_prefetch_pa
     vo::TransferOptions options;
     options.priority = vo::Priority::prefetch;
     options.order = 8 * MiB + i * 64 * KiB;
-    f.engine->submit(vo::range_request(other_info, 8 * MiB + i * 64 * KiB, 64 * KiB), options, {});
+    vo::TransferCallbacks ignore{[](const vo::ResponseHead&) { return true; }, [](std::string_view) { return true; },
+                                 [](std::exception_ptr) {}};
+    f.engine->submit(vo::range_request(other_info, 8 * MiB + i * 64 * KiB, 64 * KiB), options, std::move(ignore));
   }
   BOOST_REQUIRE(f.engine->queued().size() >= 8u);
   auto reader = f.fetcher->open(info_of(kUrl, f.data.size()));
