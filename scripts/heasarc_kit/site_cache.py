@@ -125,7 +125,10 @@ class SiteCache:
                 except ProcessLookupError:
                     pass
                 proc.wait(timeout=20)
-        return proc.stderr.read().decode(errors="replace") if proc.stderr else None
+        if proc.stderr is None:
+            return None
+        with proc.stderr:
+            return proc.stderr.read().decode(errors="replace")
 
     def close(self) -> None:
         self.stop()
