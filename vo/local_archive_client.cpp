@@ -45,13 +45,25 @@ class LocalArchiveClient final : public ArchiveClient {
                                   dir_url);
       return fallback_->list(dir_url);
     }
-    DIR* dir = ::fdopendir(::dup(dir_fd.get()));
-    if (!dir) throw Error(errno, "listing " + path + ": " + std::strerror(errno));
+    const int listed_fd = ::dup(dir_fd.get());
+    if (listed_fd < 0) throw Error(errno, "listing " + path + ": " + std::strerror(errno));
+    DIR* dir = ::fdopendir(listed_fd);
+    if (!dir) {
+      const int errnum = errno;
+      ::close(listed_fd);
+      throw Error(errnum, "listing " + path + ": " + std::strerror(errnum));
+    }
     std::string base = dir_url;
     if (base.back() != '/') base += '/';
     std::vector<IndexEntry> entries;
-    errno = 0;
-    while (const dirent* found = ::readdir(dir)) {
+    int read_error = 0;
+    for (;;) {
+      errno = 0;
+      const dirent* found = ::readdir(dir);
+      if (!found) {
+        read_error = errno;
+        break;
+      }
       std::string name = found->d_name;
       if (name == "." || name == "..") continue;
       struct stat st {};
@@ -65,9 +77,7 @@ class LocalArchiveClient final : public ArchiveClient {
       entry.mtime = static_cast<std::int64_t>(st.st_mtime);
       if (!entry.is_dir) entry.approx_size = static_cast<std::uint64_t>(st.st_size);
       entries.push_back(std::move(entry));
-      errno = 0;
     }
-    const int read_error = errno;
     ::closedir(dir);
     if (read_error != 0) throw Error(read_error, "listing " + path + ": " + std::strerror(read_error));
     std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -68,6 +68,9 @@ class RecordingFetcher final : public cache::Fetcher {
 
 BOOST_AUTO_TEST_CASE(lists_a_datalink_directory_from_the_local_tree) {
   LocalArchive archive;
+  // Neither a dangling symbolic link nor a FIFO is an archive entry.
+  std::filesystem::create_symlink("/nonexistent/file", archive.obs / "dangling");
+  BOOST_REQUIRE(::mkfifo((archive.obs / "fifo").c_str(), 0600) == 0);
   auto entries = archive.client->list(kDir);  // the DataLink "//" maps to the one directory
   BOOST_TEST_REQUIRE(entries.size() == 4u);
   BOOST_TEST(entries[0].name == "a b&c.txt");
