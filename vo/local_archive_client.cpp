@@ -156,6 +156,15 @@ class LocalArchiveClient final : public ArchiveClient {
     if (!path) throw Error(EINVAL, "'" + url + "' is no archive URL (no /FTP/ in its path)");
     std::string decoded = percent_decode(*path);
     if (decoded.find('\0') != std::string::npos) throw Error(EINVAL, "'" + url + "' names a path with a NUL");
+    // Decoding may make "." or ".." segments ("%2e%2e"): none may leave `root`.
+    for (std::size_t begin = 0; begin <= decoded.size();) {
+      auto end = decoded.find('/', begin);
+      if (end == std::string::npos) end = decoded.size();
+      const std::string_view segment(decoded.data() + begin, end - begin);
+      if (segment == "." || segment == "..")
+        throw Error(EINVAL, "'" + url + "' names a path with a '" + std::string(segment) + "' segment");
+      begin = end + 1;
+    }
     std::string full = root_.string();
     if (full.empty() || full.back() != '/') full += '/';
     full += decoded;

@@ -161,4 +161,6 @@ BOOST_AUTO_TEST_CASE(what_the_local_tree_lacks_comes_over_http) {
   BOOST_TEST(errno_of([&] { archive.client->stat(std::string(kDir) + "never.txt"); }) == ENOENT);
   BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/elsewhere/"); }) == EINVAL);
   BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/FTP/nustar/../../etc/"); }) == EINVAL);
+  BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/FTP/nustar/%2e%2e/%2E%2E/etc/"); }) == EINVAL);
+  BOOST_TEST(errno_of([&] { archive.client->stat("http://127.0.0.1:9/FTP/a%2f..%2f..%2fetc/passwd"); }) == EINVAL);
 }
