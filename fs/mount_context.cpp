@@ -1,11 +1,53 @@
 #include "fs/mount_context.h"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstring>
+
+#include "cache/local_reader.h"
+#include "common/error.h"
+#include "common/log.h"
+#include "vo/local_archive_client.h"
+#include "vo/s3_archive_client.h"
+#include "vo/site_cache_archive_client.h"
 
 namespace hfs::fs {
 
+namespace {
+
+// The archive client of archive= (see ArchiveSource): every source falls back on, or is, the
+// HTTP client over the one engine.
+std::shared_ptr<vo::ArchiveClient> make_archive_client(const ArchiveSource& source,
+                                                       std::shared_ptr<vo::HttpTransport> transport,
+                                                       const vo::RetryPolicy& retry) {
+  std::shared_ptr<vo::ArchiveClient> http = vo::make_http_archive_client(transport, retry);
+  switch (source.kind) {
+    case ArchiveSource::Kind::datalink: return http;
+    case ArchiveSource::Kind::local:
+      log::info("archive", "listings and bytes from the local tree " + source.location + " (missing parts over HTTP)");
+      return vo::make_local_archive_client(source.location, std::move(http));
+    case ArchiveSource::Kind::s3:
+      log::info("archive", "listings and bytes from the S3 bucket " + source.location);
+      return vo::make_s3_archive_client(std::move(transport), source.location, retry);
+    case ArchiveSource::Kind::site_cache:
+      log::info("archive", "listings and bytes through the site cache " + source.location);
+      return vo::make_site_cache_archive_client(std::move(http), source.location);
+  }
+  return http;
+}
+
+}  // namespace
+
 std::unique_ptr<MountContext> open_mount_context(const MountOptions& options) {
+  if (options.archive.kind == ArchiveSource::Kind::local) {
+    // A wrong archive=DIR stops the mount here, before anything is mounted.
+    struct stat st {};
+    if (::stat(options.archive.location.c_str(), &st) != 0)
+      throw Error(errno, "archive=" + options.archive.location + ": " + std::strerror(errno));
+    if (!S_ISDIR(st.st_mode)) throw Error(ENOTDIR, "archive=" + options.archive.location + ": not a directory");
+  }
   auto context = std::make_unique<MountContext>();
   context->options = options;
   // `du` of cache_dir counts the directories too: the store's 256 fan-out subdirectories, its
@@ -33,7 +75,7 @@ void start_mount_context(MountContext& context) {
   vo::RetryPolicy retry;
   retry.deadline = timeout;
   std::shared_ptr<vo::VoClient> vo_client = vo::make_http_vo_client(context.transport, options.endpoints, retry);
-  std::shared_ptr<vo::ArchiveClient> archive = vo::make_http_archive_client(context.transport, retry);
+  std::shared_ptr<vo::ArchiveClient> archive = make_archive_client(options.archive, context.transport, retry);
   RemoteTtls ttls;
   ttls.stat_fan_out = timeout;
   context.remote = std::make_shared<RemoteView>(std::move(vo_client), std::move(archive), ttls);
@@ -45,6 +87,9 @@ void start_mount_context(MountContext& context) {
   fetch.part_timeout = timeout;
   fetch.connections = options.connections;
   context.fetcher = cache::make_fetcher(*context.store, context.engine, fetch);
+  // archive=DIR: local files are read from themselves, never copied into the block cache.
+  if (options.archive.kind == ArchiveSource::Kind::local)
+    context.fetcher = cache::make_local_first_fetcher(std::move(context.fetcher));
   FilesystemConfig config;
   config.default_radius_deg = options.radius_deg;
   context.filesystem = std::make_unique<Filesystem>(config, context.remote, *context.fetcher);

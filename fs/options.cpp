@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "vo/s3_archive_client.h"
 #include "vo/sky.h"
 
 namespace hfs::fs {
@@ -91,6 +92,8 @@ void apply_option(MountOptions& options, const std::string& option) {
     if (ec != std::errc() || end != text.data() + text.size() || count == 0 || count > 64)
       bad_option("option 'connections': '" + text + "' is not a number of connections (1..64)");
     options.connections = count;
+  } else if (key == "archive") {
+    options.archive = parse_archive_source(require_value());
   } else if (key == "log_level") {
     const auto& text = require_value();
     auto level = parse_log_level(text);
@@ -133,6 +136,33 @@ std::filesystem::path absolute_path(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+ArchiveSource parse_archive_source(const std::string& value) {
+  ArchiveSource source;
+  if (value == "datalink") return source;
+  if (value == "s3") {
+    source.kind = ArchiveSource::Kind::s3;
+    source.location = vo::kAwsHeasarcBucketUrl;
+  } else if (value.rfind("s3:", 0) == 0) {
+    const std::string endpoint = value.substr(3);
+    if (!is_http_url(endpoint) || endpoint.find_first_of("?#") != std::string::npos)
+      bad_option("option 'archive': '" + endpoint + "' is not an S3 endpoint URL (archive=s3:http(s)://host[:port])");
+    source.kind = ArchiveSource::Kind::s3;
+    source.location = vo::s3_path_style_bucket_url(endpoint);
+  } else if (is_http_url(value)) {
+    if (value.find_first_of("?#") != std::string::npos)
+      bad_option("option 'archive': a site cache URL takes no query or fragment ('" + value + "')");
+    source.kind = ArchiveSource::Kind::site_cache;
+    source.location = value.back() == '/' ? value : value + "/";
+  } else if (!value.empty() && value[0] == '/') {
+    source.kind = ArchiveSource::Kind::local;
+    source.location = absolute_path(value).string();
+  } else {
+    bad_option("option 'archive': '" + value +
+               "' is none of DIR (absolute), s3, s3:ENDPOINT, an http(s):// site cache URL or datalink");
+  }
+  return source;
+}
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
   if (text.empty()) return std::nullopt;
@@ -278,6 +308,11 @@ std::string usage_text(std::string_view program) {
          "  radius=ANGLE       default cone radius, e.g. 30arcsec, 5arcmin, 1deg (default 1deg)\n"
          "  timeout=SECONDS    deadline of one remote operation (default 60)\n"
          "  connections=N      HTTP connections per host, reads and listings together (default 8)\n"
+         "  archive=SOURCE     where archive listings and bytes come from (VO queries always go to\n"
+         "                     the services): DIR, a local copy of /FTP/ (SciServer: /FTP); s3, the\n"
+         "                     AWS open-data bucket nasa-heasarc; s3:ENDPOINT, another S3 endpoint\n"
+         "                     (path-style); http(s)://HOST/PREFIX/, a site cache replacing .../FTP/;\n"
+         "                     datalink (default): the URLs DataLink gives\n"
          "  log_level=LEVEL    debug, info, warn or error (default info)\n"
          "  ro                 accepted (always read-only); rw is refused\n"
          "  allow_other, allow_root, auto_unmount, default_permissions,\n"

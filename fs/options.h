@@ -22,6 +22,22 @@
 
 namespace hfs::fs {
 
+// Where the archive's listings and bytes come from (-o archive=); the VO queries always go to
+// the services. The archive path of a DataLink directory URL is what follows its "/FTP/"
+// (vo/archive_path.h).
+struct ArchiveSource {
+  enum class Kind {
+    datalink,    // default (or archive=datalink): the URLs DataLink gives, over HTTP
+    local,       // archive=DIR: a local copy of /FTP/ (SciServer: /FTP); missing parts over HTTP
+    s3,          // archive=s3 or s3:ENDPOINT: the nasa-heasarc bucket, ListObjectsV2 + ranged GETs
+    site_cache,  // archive=http(s)://host/prefix/: the archive prefix rewritten to a site cache
+  };
+  Kind kind = Kind::datalink;
+  // local: the directory (absolute); s3: the bucket URL (vo/s3_archive_client.h);
+  // site_cache: the prefix URL, ending with '/'.
+  std::string location;
+};
+
 struct MountOptions {
   std::string source;            // mount source, shown as the fsname (default "heasarcfs")
   std::string mountpoint;        // absolute; or /dev/fd/N, a /dev/fuse descriptor already mounted
@@ -38,6 +54,7 @@ struct MountOptions {
   double radius_deg = 1.0;                 // pyvo's default cone radius
   std::chrono::seconds timeout{60};        // deadline of one remote operation
   unsigned connections = 8;                // HTTP connections per host (transfer engine)
+  ArchiveSource archive;                   // archive=
   std::vector<std::string> fuse_options;   // FUSE mount options passed through (allow_other, ...)
 };
 
@@ -55,6 +72,11 @@ void apply_options(MountOptions& options, const std::string& list, const std::st
 // After the arguments: the default cache_dir from the environment, cache_dir absolute, and
 // the log level -d implies. Throws hfs::Error(EINVAL) when no cache directory can be found.
 void finish_options(MountOptions& options, std::optional<std::string> xdg_cache_home, std::optional<std::string> home);
+
+// The value of archive=: "/dir" (local), "s3", "s3:http://host:port", "http(s)://host/prefix/",
+// "datalink". Throws hfs::Error(EINVAL) naming the option for anything else. Whether DIR exists
+// is checked when the mount starts (open_mount_context).
+ArchiveSource parse_archive_source(const std::string& value);
 
 // "512M", "10G", "1T", "4096", "64K" (powers of 1024; optional trailing "B"/"iB") -> bytes.
 std::optional<std::uint64_t> parse_size(std::string_view text);

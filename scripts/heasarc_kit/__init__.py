@@ -7,6 +7,8 @@
   Mount          a heasarcfs mount with timeouts and cleanup that fails the test when the daemon
                  logs an unexpected warning or error (mount.py)
   read_manifest  the archive data's manifest.tsv as {path: (size, sha256)} (manifest.py)
+  SiteCache      the shipped nginx site cache (docs/nginx-site-cache.conf) on loopback in front
+                 of an origin (site_cache.py)
   paths          SOURCE_DIR, BUILD_DIR, HEASARCFS, DATA_DIR, PYTHON (paths.py)
 
 Stdlib only; runs on Debian's /usr/bin/python3. See tests/README.md for which test tier and
@@ -17,6 +19,7 @@ from .heasarc_process import LocalHeasarc
 from .manifest import read_manifest
 from .mount import DaemonLogError, Mount, is_mounted, unexpected_lines
 from .paths import BUILD_DIR, DATA_DIR, HEASARCFS, PYTHON, SOURCE_DIR
+from .site_cache import SiteCache
 
 __all__ = ["BUILD_DIR", "DATA_DIR", "DaemonLogError", "HEASARCFS", "LocalHeasarc", "Mount",
-           "PYTHON", "SOURCE_DIR", "is_mounted", "read_manifest", "unexpected_lines"]
+           "PYTHON", "SOURCE_DIR", "SiteCache", "is_mounted", "read_manifest", "unexpected_lines"]

@@ -14,6 +14,8 @@ Knobs are settable at start (command-line flags) and while running (control endp
                       (fault_skip=1, fault_count=1: "the 2nd GET of this file fails")
   datalink_directory_content_type  str  content_type of DataLink's directory row
                       (default "directory"; "text/html" reproduces the 2026 drift)
+  s3_page_keys int    entries per ListObjectsV2 page of the S3 endpoint (1..1000, default
+                      1000 as AWS); smaller pages make clients follow continuation tokens
 
 The request log records every request but the control ones, as JSON objects:
   {"time", "method", "path" (with query), "range", "status", "bytes" (body bytes sent),
@@ -38,6 +40,7 @@ DEFAULTS = {
     "fault_count": None,
     "fault_skip": 0,
     "datalink_directory_content_type": "directory",
+    "s3_page_keys": 1000,
 }
 
 
@@ -81,6 +84,18 @@ def _validate(name: str, value):
             raise KnobError(f"{name} must be an integer, not {value!r}")
         if v < 0:
             raise KnobError(f"{name} must be >= 0")
+        return v
+    if name == "s3_page_keys":
+        if value is None:
+            return 1000
+        if isinstance(value, bool):
+            raise KnobError(f"{name} must be an integer")
+        try:
+            v = int(value)
+        except (TypeError, ValueError):
+            raise KnobError(f"{name} must be an integer, not {value!r}")
+        if not 1 <= v <= 1000:
+            raise KnobError(f"{name} must be in 1..1000")
         return v
     if name == "datalink_directory_content_type":
         v = "directory" if value in (None, "") else str(value)

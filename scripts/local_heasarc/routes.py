@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from . import archive_proxy, cone_search, control, datalink, pages, registry_tap, sesame
+from . import archive_proxy, cone_search, control, datalink, pages, registry_tap, s3_endpoint, sesame
 from .request import Request
 
 
@@ -42,6 +42,7 @@ ROUTES = (
     Route("datalink", datalink.handle, exact=("/xamin/vo/datalink",),
           prefixes=("/xamin/vo/datalink/",)),
     Route("bib", pages.bibliography, exact=("/xamin/bib",)),
+    Route("s3", s3_endpoint.handle, exact=(s3_endpoint.PREFIX,), prefixes=(s3_endpoint.PREFIX + "/",)),
     Route("home", pages.home, exact=("/",)),
 )
 OTHER = Route("other", pages.not_found)

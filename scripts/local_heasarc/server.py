@@ -11,6 +11,9 @@
   <base>/FTP/...                            the archive: a streaming reverse proxy
                                             (archive_proxy.py) to a private Apache httpd
                                             (apache.py: mod_autoindex, Range, ETag, ...)
+  <base>/nasa-heasarc?list-type=2&prefix=   the same tree as an S3 bucket, path-style, as AWS
+  <base>/nasa-heasarc/<key>                 open data serves it: ListObjectsV2, GET/HEAD with
+                                            Range and ETag (s3_endpoint.py)
   <base>/_local_heasarc/{knobs,reset,log}   control: knobs and the request log (no real service
                                             uses this path): control.py
 

@@ -205,3 +205,25 @@ BOOST_AUTO_TEST_CASE(no_cache_directory_is_an_error) {
   }
   BOOST_TEST(parse_command_line({"/mnt", "-o", "cache_dir=/c"}, std::nullopt, std::nullopt).cache_dir == "/c");
 }
+
+BOOST_AUTO_TEST_CASE(archive_sources) {
+  using Kind = hfs::fs::ArchiveSource::Kind;
+  BOOST_TEST((parse({"/mnt"}).archive.kind == Kind::datalink));
+  BOOST_TEST((parse({"/mnt", "-o", "archive=datalink"}).archive.kind == Kind::datalink));
+  auto local = parse({"/mnt", "-o", "archive=/FTP/"}).archive;
+  BOOST_TEST((local.kind == Kind::local));
+  BOOST_TEST(local.location == "/FTP");
+  auto aws = parse({"/mnt", "-o", "archive=s3"}).archive;
+  BOOST_TEST((aws.kind == Kind::s3));
+  BOOST_TEST(aws.location == "https://nasa-heasarc.s3.amazonaws.com");
+  auto endpoint = parse({"/mnt", "-o", "archive=s3:http://127.0.0.1:8080/"}).archive;
+  BOOST_TEST((endpoint.kind == Kind::s3));
+  BOOST_TEST(endpoint.location == "http://127.0.0.1:8080/nasa-heasarc");
+  auto site = parse({"/mnt", "-o", "archive=http://cache.example:8080/FTP"}).archive;
+  BOOST_TEST((site.kind == Kind::site_cache));
+  BOOST_TEST(site.location == "http://cache.example:8080/FTP/");
+  BOOST_TEST(error_of({"/mnt", "-o", "archive=FTP"}).find("option 'archive'") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "archive=s3:ftp://x"}).find("S3 endpoint") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "archive=http://c/FTP/?x=1"}).find("no query") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "archive="}).find("needs a value") != std::string::npos);
+}
