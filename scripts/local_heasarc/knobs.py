@@ -14,6 +14,8 @@ Knobs are settable at start (command-line flags) and while running (control endp
                       (fault_skip=1, fault_count=1: "the 2nd GET of this file fails")
   datalink_directory_content_type  str  content_type of DataLink's directory row
                       (default "directory"; "text/html" reproduces the 2026 drift)
+  archive_validators  bool  false: the archive's answers carry no ETag and no Last-Modified
+                      (a server or proxy without validators: only sizes tell versions apart)
 
 The request log records every request but the control ones, as JSON objects:
   {"time", "method", "path" (with query), "range", "status", "bytes" (body bytes sent),
@@ -38,6 +40,7 @@ DEFAULTS = {
     "fault_count": None,
     "fault_skip": 0,
     "datalink_directory_content_type": "directory",
+    "archive_validators": True,
 }
 
 
@@ -82,6 +85,16 @@ def _validate(name: str, value):
         if v < 0:
             raise KnobError(f"{name} must be >= 0")
         return v
+    if name == "archive_validators":
+        if value is None:
+            return True
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "on", "yes"):
+            return True
+        if str(value).lower() in ("0", "false", "off", "no"):
+            return False
+        raise KnobError(f"archive_validators must be true or false, not {value!r}")
     if name == "datalink_directory_content_type":
         v = "directory" if value in (None, "") else str(value)
         return v
