@@ -42,6 +42,11 @@ def sha256_of(path):
     return digest.hexdigest()
 
 
+def read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
 def tree(top):
     """{relative path: (is_dir, size, mtime)} of everything under top."""
     found = {}
@@ -92,7 +97,7 @@ class Offline(unittest.TestCase):
                 rows_online = sorted(os.listdir(m.p(*TARGET)))
                 listing_online = ls_lr(row).replace(m.path, "MNT")
                 tree_online = tree(row)
-                csv_online = open(m.p(*TARGET, ".results.csv"), "rb").read()
+                csv_online = read(m.p(*TARGET, ".results.csv"))
                 copied = {rel: sha256_of(os.path.join(row, rel))
                           for rel, (is_dir, _, _) in tree_online.items() if not is_dir}
                 self.assertEqual(copied, {rel: sha for rel, (_, sha) in expected.items()})
@@ -105,7 +110,7 @@ class Offline(unittest.TestCase):
             self.assertEqual(sorted(os.listdir(m.p(*TARGET))), rows_online)
             self.assertEqual(ls_lr(row).replace(m.path, "MNT"), listing_online)
             self.assertEqual(tree(row), tree_online)
-            self.assertEqual(open(m.p(*TARGET, ".results.csv"), "rb").read(), csv_online)
+            self.assertEqual(read(m.p(*TARGET, ".results.csv")), csv_online)
             served = 0
             for rel, (_, sha) in expected.items():
                 self.assertEqual(sha256_of(os.path.join(row, rel)), sha, rel)
@@ -125,7 +130,7 @@ class Offline(unittest.TestCase):
             served, elapsed = walk_offline(m)
             self.assertNotIn("serving the stale", m.log())
         dirs = sum(1 for is_dir, _, _ in tree_online.values() if is_dir)
-        print(f"offline remount (fresh records): {len(rows_online)} rows, {dirs} directories, "
+        print(f"offline remount (fresh records): {len(rows_online)} entries in the target directory, {dirs} directories, "
               f"{len(expected)} files, {served} bytes served; uncached path ECONNREFUSED in {elapsed:.3f} s")
 
         # Two days later: every record is past its TTL; served stale, and the log says so.
@@ -155,7 +160,7 @@ class ChangedFile(unittest.TestCase):
         # A file that comes whole in one request (at most 1 MiB), as large as possible.
         rel = max((r for r, (size, _) in expected.items() if size <= 1 << 20), key=lambda r: expected[r][0])
         archived = os.path.join(data, PREFIX, rel)
-        old = open(archived, "rb").read()
+        old = read(archived)
         new = bytes(b ^ 0xFF for b in old)
 
         with LocalHeasarc(data=data, knobs={"archive_validators": False}) as heasarc:
@@ -163,13 +168,13 @@ class ChangedFile(unittest.TestCase):
                        options=[f"timeout={TIMEOUT}"]) as m:
                 path = m.p(*TARGET, OBSID, rel)
                 directory = os.path.dirname(path)
-                self.assertEqual(open(path, "rb").read(), old)
+                self.assertEqual(read(path), old)
                 replacement = archived + ".new"
                 with open(replacement, "wb") as f:
                     f.write(new)
                 os.replace(replacement, archived)
                 # The cached version, whole, until the directory is refreshed.
-                self.assertEqual(open(path, "rb").read(), old)
+                self.assertEqual(read(path), old)
                 with open(path, "rb") as f:
                     f.seek(len(old) // 2)
                     self.assertEqual(f.read(), old[len(old) // 2:])
@@ -177,12 +182,12 @@ class ChangedFile(unittest.TestCase):
                     os.stat(os.path.join(directory, ".refresh"))
                 self.assertRegex(m.log(), r" info refresh: refreshed .*the listing ")
                 # The new version, whole (old blocks and old pages are not reused).
-                self.assertEqual(open(path, "rb").read(), new)
+                self.assertEqual(read(path), new)
                 self.assertEqual(os.stat(path).st_size, len(new))
             # A remount on the same cache serves the refreshed version.
             with Mount(heasarc.registry, heasarc.resolver, cache_dir=os.path.join(work, "cache"),
                        options=[f"timeout={TIMEOUT}"]) as m:
-                self.assertEqual(open(m.p(*TARGET, OBSID, rel), "rb").read(), new)
+                self.assertEqual(read(m.p(*TARGET, OBSID, rel)), new)
         print(f"changed file {rel} ({len(old)} bytes, no validators): old version whole before .refresh, "
               f"new version whole after")
 

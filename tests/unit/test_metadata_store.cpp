@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "cache/metadata_store.h"
+#include "cache/object_store.h"
+#include "tests/support/object_store_files.h"
 #include "tests/support/temp_dir.h"
 
 using namespace hfs;
@@ -55,11 +57,11 @@ BOOST_AUTO_TEST_CASE(records_round_trip_and_survive_a_reopen) {
   const std::string listing(5000, 'L');
   {
     auto store = cache::open_metadata_store(temp.path(), 1 << 20);
-    BOOST_TEST(!store->get("listing|http://a/"));
+    BOOST_TEST(!store->get("listing|http://a/").has_value());
     store->put("listing|http://a/", listing, kFetched);
     store->put("tables", "numaster\nchanmaster", kFetched + 1s);
     auto found = store->get("listing|http://a/");
-    BOOST_REQUIRE(found);
+    BOOST_REQUIRE(found.has_value());
     BOOST_TEST(found->value == listing);
     BOOST_TEST((found->fetched == kFetched));
     store->put("tables", "numaster", kFetched + 2s);  // replaced whole
@@ -73,7 +75,7 @@ BOOST_AUTO_TEST_CASE(records_round_trip_and_survive_a_reopen) {
   store->put("empty", "", kFetched);
   BOOST_TEST(store->get("empty")->value == "");
   store->erase("tables");
-  BOOST_TEST(!store->get("tables"));
+  BOOST_TEST(!store->get("tables").has_value());
   BOOST_TEST(files_in(temp.path() / "meta").size() == 2u);
 }
 
@@ -87,7 +89,7 @@ BOOST_AUTO_TEST_CASE(a_damaged_record_is_ignored_and_removed_never_served) {
   std::string bytes = slurp(files[0]);
   bytes[100] ^= 0x20;
   spit(files[0], bytes);
-  BOOST_TEST(!store->get("cone|numaster|182.6|39.4|1"));
+  BOOST_TEST(!store->get("cone|numaster|182.6|39.4|1").has_value());
   BOOST_TEST(store->stats().corrupt == 1u);
   BOOST_TEST(store->stats().records == 0u);
   BOOST_TEST(files_in(temp.path() / "meta").empty());
@@ -107,7 +109,7 @@ BOOST_AUTO_TEST_CASE(another_keys_record_under_a_name_is_a_miss_not_its_value) {
   const std::string a_bytes = slurp(files[0]), b_bytes = slurp(files[1]);
   const auto& a_file = a_bytes.find("value of a") != std::string::npos ? files[0] : files[1];
   spit(a_file, a_bytes.find("value of a") != std::string::npos ? b_bytes : a_bytes);
-  BOOST_TEST(!store->get("a"));
+  BOOST_TEST(!store->get("a").has_value());
   BOOST_TEST(store->stats().corrupt == 0u);  // sound, just not a's
 }
 
@@ -130,7 +132,7 @@ BOOST_AUTO_TEST_CASE(a_crash_leaves_nothing_that_is_served) {
   auto store = cache::open_metadata_store(temp.path(), 1 << 20);
   BOOST_TEST(!stdfs::exists(meta / "0123456789abcdef.tmp.3"));
   BOOST_TEST(store->get("whole")->value == std::string(2000, 'w'));
-  BOOST_TEST(!store->get("torn"));
+  BOOST_TEST(!store->get("torn").has_value());
   BOOST_TEST(store->stats().corrupt == 1u);
   BOOST_TEST(store->stats().records == 2u);  // "whole" and the zero-filled one, not read yet
 }
@@ -141,20 +143,20 @@ BOOST_AUTO_TEST_CASE(the_byte_bound_holds_on_disk_and_evicts_least_recently_used
   auto store = cache::open_metadata_store(temp.path(), limit);
   for (int i = 0; i < 40; ++i) {
     store->put("listing " + std::to_string(i), std::string(3000, static_cast<char>('a' + i % 26)), kFetched);
-    if (i == 5) BOOST_TEST(store->get("listing 0"));  // used: now more recent than 1..5
-    if (i == 15) {                                    // the 16th record is over the bound: the least recently used goes
-      BOOST_TEST(!store->get("listing 1"));
-      BOOST_TEST(store->get("listing 0"));
+    if (i == 5) BOOST_TEST(store->get("listing 0").has_value());  // used: now more recent than 1..5
+    if (i == 15) {  // the 16th record is over the bound: the least recently used goes
+      BOOST_TEST(!store->get("listing 1").has_value());
+      BOOST_TEST(store->get("listing 0").has_value());
     }
     BOOST_TEST(store->stats().bytes_used <= limit);
     BOOST_TEST(du_bytes(temp.path() / "meta") <= limit);
   }
   BOOST_TEST(store->stats().evictions > 0u);
-  BOOST_TEST(store->get("listing 39"));
+  BOOST_TEST(store->get("listing 39").has_value());
   // Larger than the whole bound: not stored (and nothing else evicted for it).
   const auto records = store->stats().records;
   store->put("huge", std::string(limit, 'h'), kFetched);
-  BOOST_TEST(!store->get("huge"));
+  BOOST_TEST(!store->get("huge").has_value());
   BOOST_TEST(store->stats().records == records);
   // A reopen with a smaller bound evicts down to it.
   store.reset();
@@ -185,7 +187,7 @@ BOOST_AUTO_TEST_CASE(private_modes_and_no_symlink_is_followed) {
       stdfs::create_symlink(outside.path() / "precious", file);
     }
   auto store = cache::open_metadata_store(temp.path() / "cache", 1 << 20);
-  BOOST_TEST(!store->get("k"));
+  BOOST_TEST(!store->get("k").has_value());
   BOOST_TEST(slurp(outside.path() / "precious") == "not the cache's");
   BOOST_TEST(files_in(meta).empty());
 }
@@ -199,4 +201,33 @@ BOOST_AUTO_TEST_CASE(cache_size_is_shared_between_the_stores) {
   BOOST_TEST(usual.objects + usual.metadata == 10ull << 30);
   auto tiny = cache::split_cache_size(1ull << 20);
   BOOST_TEST(tiny.metadata == 512ull << 10);  // never more than half
+}
+
+// `du -s cache_dir` (files and directories, as du counts them) stays within cache_size with
+// both stores full: each counts its own directories within its share (item: the store, not
+// the mount, accounts for its directories).
+BOOST_AUTO_TEST_CASE(the_whole_cache_dir_stays_within_cache_size) {
+  test::TempDir temp;
+  const std::uint64_t cache_size = 8ull << 20;
+  const auto budget = cache::split_cache_size(cache_size);
+  auto objects = cache::open_object_store(temp.path(), budget.objects);
+  auto metadata = cache::open_metadata_store(temp.path(), budget.metadata);
+  BOOST_TEST(objects->stats().byte_limit == budget.objects - cache::kStoreDirectoryBytes);
+  // Blocks of many objects across fan-out directories, twice what fits; records likewise.
+  for (std::uint64_t i = 0; i < 2 * cache_size / test::kBlock; ++i) {
+    const cache::ObjectKey key{"https://heasarc.gsfc.nasa.gov/FTP/obs/" + std::to_string(i) + ".fits", "size:65536"};
+    auto object = objects->open(key, test::kBlock);
+    BOOST_REQUIRE(object);
+    test::put_block(*object, i, 0);
+  }
+  for (int i = 0; i < 600; ++i) metadata->put("listing " + std::to_string(i), std::string(3000, 'x'), kFetched);
+  BOOST_TEST(objects->stats().evictions > 0u);
+  BOOST_TEST(metadata->stats().evictions > 0u);
+  std::uint64_t du = 0;
+  struct stat st {};
+  if (::lstat(temp.path().c_str(), &st) == 0) du += static_cast<std::uint64_t>(st.st_blocks) * 512;
+  for (const auto& entry : stdfs::recursive_directory_iterator(temp.path()))
+    if (::lstat(entry.path().c_str(), &st) == 0) du += static_cast<std::uint64_t>(st.st_blocks) * 512;
+  BOOST_TEST_MESSAGE("du of the cache dir: " << du << " of " << cache_size);
+  BOOST_TEST(du <= cache_size);
 }

@@ -291,7 +291,7 @@ BOOST_AUTO_TEST_CASE(records_round_trip_through_their_encodings) {
   BOOST_TEST(fs::records::decode_tables(fs::records::encode_tables(tables))->size() == tables.size());
   auto cone = heasarc.vo->cone_search(tables[1], {182.6357, 39.4058}, 1.0);
   auto decoded = fs::records::decode_cone(fs::records::encode_cone(cone));
-  BOOST_REQUIRE(decoded);
+  BOOST_REQUIRE(decoded.has_value());
   BOOST_TEST((decoded->table.rows == cone.table.rows));
   BOOST_TEST(decoded->table.fields.size() == cone.table.fields.size());
   BOOST_TEST(decoded->table.fields[0].name == cone.table.fields[0].name);
@@ -306,7 +306,7 @@ BOOST_AUTO_TEST_CASE(records_round_trip_through_their_encodings) {
       {"pipe.log", false, kRowUrl + "pipe.log", 7, vo::ObjectInfo{kRowUrl + "pipe.log", 28, 7, "\"e\"", 9}, 0, ""});
   listing.entries.push_back({"hk", true, kRowUrl + "hk/", 8, std::nullopt, 0, ""});
   auto back = fs::records::decode_listing(fs::records::encode_listing(listing));
-  BOOST_REQUIRE(back);
+  BOOST_REQUIRE(back.has_value());
   BOOST_TEST(back->entries.size() == 2u);
   BOOST_TEST(back->entries[0].object->validator() == "\"e\"");
   BOOST_TEST(back->entries[0].object->listed_at == 9);
