@@ -418,13 +418,13 @@ class EngineCore {
     return any;
   }
 
-  // A host that refused the connection, could not be resolved or did not answer the
-  // connect in time is remembered down; one that answered is forgotten.
+  // A host that refused the connection or could not be resolved is remembered down; one that
+  // answered is forgotten. A connect timeout is not remembered: it is retried (a SYN may be
+  // lost), within the call's deadline.
   void note_reachability(const curl::Transfer& transfer, CURLcode code) EXCLUDES(mutex_) {
     int errnum = 0;
     if (code == CURLE_COULDNT_CONNECT) errnum = ECONNREFUSED;
     else if (code == CURLE_COULDNT_RESOLVE_HOST) errnum = EHOSTUNREACH;
-    else if (code == CURLE_OPERATION_TIMEDOUT && !transfer.answer_started) errnum = ETIMEDOUT;  // the connect's
     MutexLock lock(mutex_);
     if (errnum == 0) {
       if (code == CURLE_OK) down_hosts_.note_answer(transfer.host);
