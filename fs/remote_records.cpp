@@ -4,6 +4,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 namespace hfs::fs::records {
@@ -299,7 +300,10 @@ std::optional<ArchiveListing> decode_listing(std::string_view bytes) {
         info.listed_at = in.i64();
         entry.object = std::move(info);
       }
-      entry.stat_errno = static_cast<int>(in.i64());
+      const std::int64_t stat_errno = in.i64();
+      if (stat_errno < std::numeric_limits<int>::min() || stat_errno > std::numeric_limits<int>::max())
+        throw Malformed();
+      entry.stat_errno = static_cast<int>(stat_errno);
       entry.stat_error = in.str();
     }
     return listing;
