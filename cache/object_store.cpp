@@ -157,8 +157,13 @@ std::unique_ptr<ObjectStore> open_object_store(const stdfs::path& dir, std::uint
   UniqueFd dir_fd = store_dir::open_cache_dir(dir);
   UniqueFd lock_fd = store_dir::lock_cache_dir(dir_fd.get(), dir);
   UniqueFd objects_fd = store_dir::open_private_subdir(dir_fd.get(), "objects", dir / "objects");
+  // `du` of cache_dir counts directories too: objects/, its 256 fan-out subdirectories, the
+  // directory itself and the lock file, one 4 KiB block each. They come out of the limit, so
+  // the store's whole share stays within it (a limit too small to afford them is used as is).
+  const std::uint64_t block_limit =
+      byte_limit > 4 * kStoreDirectoryBytes ? byte_limit - kStoreDirectoryBytes : byte_limit;
   auto core =
-      std::make_shared<StoreCore>(dir, byte_limit, std::move(options), std::move(lock_fd), std::move(objects_fd));
+      std::make_shared<StoreCore>(dir, block_limit, std::move(options), std::move(lock_fd), std::move(objects_fd));
   core->rebuild();
   return std::make_unique<DiskObjectStore>(std::move(core));
 }

@@ -142,7 +142,16 @@ class ObjectStore {
   virtual StoreStats stats() const = 0;
 };
 
-// Opens (creating if needed, mode 0700) the store in `dir` with a limit of `byte_limit` bytes.
+// What the store's directories cost on disk (objects/, its 256 fan-out subdirectories, the
+// cache directory itself, the lock file: a 4 KiB block each): open_object_store takes it out of
+// `byte_limit` when the limit is over four times as large, so that `du` of the store's files
+// and directories together stays within byte_limit. A fan-out directory holding more than
+// ~60 objects grows past one block; at the default 64 KiB blocks that is a cache of over
+// 15,000 objects, where 1 MiB of slack is small beside the limit.
+inline constexpr std::uint64_t kStoreDirectoryBytes = (256 + 3) * 4096;
+
+// Opens (creating if needed, mode 0700) the store in `dir` with a limit of `byte_limit` bytes,
+// its directories counted (kStoreDirectoryBytes).
 // Throws hfs::Error: EACCES (unsafe owner or mode, with the path), EBUSY (locked by another
 // mount), or the errno of a failed mkdir/open.
 std::unique_ptr<ObjectStore> open_object_store(const std::filesystem::path& dir, std::uint64_t byte_limit);

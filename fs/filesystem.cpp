@@ -23,7 +23,7 @@ Filesystem::Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remo
   root->ino = kRootInode;
   root->parent = kRootInode;
   root->data = RootNode{};
-  nodes_.emplace(kRootInode, NodeSlot{std::move(root), 1});  // the root is never forgotten
+  nodes_.emplace(kRootInode, NodeSlot{std::move(root), 1, {}});  // the root is never forgotten
 }
 
 std::shared_ptr<const Node> Filesystem::node(std::uint64_t ino) const {
@@ -38,8 +38,29 @@ std::size_t Filesystem::node_count() const {
   return nodes_.size();
 }
 
+void Filesystem::set_notifier(std::shared_ptr<KernelNotifier> notifier) {
+  MutexLock lock(notifier_mutex_);
+  notifier_ = std::move(notifier);
+}
+
+std::shared_ptr<KernelNotifier> Filesystem::notifier() const {
+  MutexLock lock(notifier_mutex_);
+  return notifier_;
+}
+
 std::shared_ptr<const Node> Filesystem::intern(std::uint64_t parent, const std::string& name, Node child,
                                                bool counted) {
+  bool changed_file = false;
+  auto stored = intern_node(parent, name, std::move(child), counted, changed_file);
+  // The kernel's attributes and pages of the old version must go (its next open also drops
+  // the pages: see open()).
+  if (changed_file)
+    if (auto kernel = notifier()) kernel->invalidate_inode(stored->ino);
+  return stored;
+}
+
+std::shared_ptr<const Node> Filesystem::intern_node(std::uint64_t parent, const std::string& name, Node child,
+                                                    bool counted, bool& changed_file) {
   MutexLock lock(nodes_mutex_);
   child.parent = parent;
   child.name = name;
@@ -55,13 +76,19 @@ std::shared_ptr<const Node> Filesystem::intern(std::uint64_t parent, const std::
     auto* known_file = existing.as<ArchiveFileNode>();
     if (fresh_file && known_file && !fresh_file->object && known_file->object && known_file->url == fresh_file->url)
       return slot.node;
-    if (!(existing.data == child.data)) slot.node = std::make_shared<const Node>(std::move(child));
+    if (!(existing.data == child.data)) {
+      changed_file = fresh_file && known_file &&
+                     !(fresh_file->object.has_value() == known_file->object.has_value() &&
+                       (!fresh_file->object || (fresh_file->object->size == known_file->object->size &&
+                                                fresh_file->object->validator() == known_file->object->validator())));
+      slot.node = std::make_shared<const Node>(std::move(child));
+    }
     return slot.node;
   }
   child.ino = next_ino_++;
   auto stored = std::make_shared<const Node>(std::move(child));
   names_.emplace(key, stored->ino);
-  nodes_.emplace(stored->ino, NodeSlot{stored, counted ? 1u : 0u});
+  nodes_.emplace(stored->ino, NodeSlot{stored, counted ? 1u : 0u, {}});
   if (!counted) note_unreferenced_locked(stored->ino);
   return stored;
 }
@@ -159,6 +186,10 @@ Entry Filesystem::lookup(std::uint64_t parent, const std::string& name) {
   if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
     throw Error(ENOENT, "no entry '" + name + "'");
+  if (name == kRefreshName) {
+    refresh(*directory);
+    throw Error(ENOENT, "refreshed; '" + name + "' itself is not a file");
+  }
   return entry_of(*lookup_node(*directory, name));
 }
 
@@ -281,6 +312,66 @@ std::vector<Node> Filesystem::children(const Node& directory) {
   return result;
 }
 
+void Filesystem::refresh(const Node& directory) {
+  std::string what;
+  if (directory.as<RootNode>()) {
+    remote_->refresh_tables();
+    what = "the table list";
+  } else if (auto query = directory.as<QueryNode>()) {
+    remote_->refresh_cone(query->query->cone);
+    what = "the cone answer of " + query->query->cone.cache_key();
+  } else if (auto row = directory.as<RowNode>()) {
+    auto url = remote_->refresh_directory_of(row->query->cone, row->row_name);
+    if (url) remote_->refresh_listing(*url);
+    what = "the DataLink directory of " + row->row_name + (url ? " and the listing " + *url : std::string());
+  } else if (auto dir = directory.as<ArchiveDirNode>()) {
+    remote_->refresh_listing(dir->url);
+    what = "the listing " + dir->url;
+  } else {
+    return;  // a table directory lists what was looked up: nothing remote to refresh
+  }
+  log::info("refresh", "refreshed " + what);
+  // The names the kernel may hold under this directory, before the new answer is interned.
+  std::vector<std::string> known;
+  {
+    MutexLock lock(nodes_mutex_);
+    for (auto it = names_.lower_bound({directory.ino, std::string()});
+         it != names_.end() && it->first.first == directory.ino; ++it)
+      known.push_back(it->first.second);
+  }
+  // The nodes follow the new answer now (a changed file's inode is invalidated by intern, and
+  // its next open drops the old pages); the kernel forgets the names so that it asks again.
+  readdir(directory.ino);
+  if (auto kernel = notifier())
+    for (const auto& name : known) kernel->invalidate_entry(directory.ino, name);
+}
+
+void Filesystem::forget_changed_file(const Node& file) {
+  const auto* archive_file = file.as<ArchiveFileNode>();
+  if (!archive_file) return;
+  // The listing is keyed by its directory's URL: the parent's, and (for a row, whose DataLink
+  // answer may be gone from memory) the file URL's directory part.
+  std::set<std::string> listings;
+  if (auto slash = archive_file->url.rfind('/'); slash != std::string::npos)
+    listings.insert(archive_file->url.substr(0, slash + 1));
+  std::shared_ptr<const Node> parent;
+  {
+    MutexLock lock(nodes_mutex_);
+    if (auto it = nodes_.find(file.parent); it != nodes_.end()) parent = it->second.node;
+  }
+  if (parent) {
+    if (auto dir = parent->as<ArchiveDirNode>()) listings.insert(dir->url);
+    if (auto row = parent->as<RowNode>())
+      if (auto url = remote_->cached_directory_of(row->query->cone, row->row_name)) listings.insert(*url);
+  }
+  for (const auto& url : listings) remote_->invalidate_listing(url);
+  log::info("archive", archive_file->url + " changed in the archive: its directory will be listed again");
+  if (auto kernel = notifier()) {
+    kernel->invalidate_inode(file.ino);
+    kernel->invalidate_entry(file.parent, file.name);
+  }
+}
+
 std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
   auto directory = node(ino);
   if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
@@ -346,8 +437,16 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
     if (!archive_file || !archive_file->object) throw Error(EIO, "no metadata for " + file->name);
     open_file->reader = fetcher_.open(*archive_file->object);
     prefetch_next_small_files(*file);
-    // Archive files do not change under one URL + validator: keep the kernel's pages.
-    opened.keep_cache = true;
+    // Archive files do not change under one URL + validator: the kernel's pages are kept
+    // while this inode's version stays the one opened before. A new version (a refreshed
+    // listing) is opened without keep_cache, which makes the kernel drop the old pages
+    // before this open returns: never old pages beside new bytes.
+    const std::string version = archive_file->object->url + '\n' + archive_file->object->validator();
+    MutexLock lock(nodes_mutex_);
+    if (auto it = nodes_.find(ino); it != nodes_.end()) {
+      opened.keep_cache = it->second.opened_version == version;
+      it->second.opened_version = version;
+    }
   }
   MutexLock lock(handles_mutex_);
   opened.handle = next_handle_++;
@@ -402,7 +501,12 @@ cache::ReadReply Filesystem::read(std::uint64_t handle, std::uint64_t offset, st
     reply.length = reply.bytes.size();
     return reply;
   }
-  return file->reader->read(offset, size, call);
+  try {
+    return file->reader->read(offset, size, call);
+  } catch (const Error& error) {
+    if (error.errnum() == ESTALE) forget_changed_file(*file->node);
+    throw;
+  }
 }
 
 void Filesystem::release(std::uint64_t handle) {

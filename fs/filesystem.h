@@ -29,6 +29,7 @@
 #include "cache/fetcher.h"
 #include "common/cancel.h"
 #include "common/thread_annotations.h"
+#include "fs/kernel_notifier.h"
 #include "fs/node.h"
 #include "fs/remote_view.h"
 
@@ -37,6 +38,12 @@ namespace hfs::fs {
 inline constexpr std::uint64_t kRootInode = 1;
 inline constexpr std::size_t kMaxUnreferencedNodes = 100000;
 inline constexpr std::size_t kMaxListedTargets = 1000;
+// Looking up this name in a directory asks its services again whatever the cached answer's
+// age (RemoteView::refresh_*): the table list at the root, the cone answer in a query
+// directory, the DataLink directory and the listing in a row, the listing in an archive
+// directory. The lookup then fails with ENOENT (the name never exists), or with the refresh's
+// error (the cached answer stays). `stat DIR/.refresh` is the documented way to refresh.
+inline constexpr std::string_view kRefreshName = ".refresh";
 
 struct Attributes {
   std::uint64_t ino = 0;
@@ -73,6 +80,10 @@ class Filesystem {
  public:
   Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::Fetcher& fetcher);
 
+  // Who tells the kernel about changed nodes (a refreshed listing, a file found changed);
+  // none: the kernel's caches expire on their timeouts. nullptr detaches it.
+  void set_notifier(std::shared_ptr<KernelNotifier> notifier) EXCLUDES(notifier_mutex_);
+
   // A successful lookup counts one kernel reference to the node (FUSE's lookup count).
   Entry lookup(std::uint64_t parent, const std::string& name);
   // The kernel dropped `count` references (FUSE forget); at zero the node may go.
@@ -100,6 +111,15 @@ class Filesystem {
   // `counted`: the kernel is told this node (a lookup reply): its lookup count goes up.
   std::shared_ptr<const Node> intern(std::uint64_t parent, const std::string& name, Node child, bool counted)
       EXCLUDES(nodes_mutex_);
+  // intern()'s work; `changed_file` is set when an archive file's size or validator changed
+  // under an inode the kernel may hold pages of.
+  std::shared_ptr<const Node> intern_node(std::uint64_t parent, const std::string& name, Node child, bool counted,
+                                          bool& changed_file) EXCLUDES(nodes_mutex_);
+  std::shared_ptr<KernelNotifier> notifier() const EXCLUDES(notifier_mutex_);
+  // `.refresh` in `directory` (see kRefreshName).
+  void refresh(const Node& directory);
+  // A read found the file changed (ESTALE): its listing is forgotten, the kernel told.
+  void forget_changed_file(const Node& file);
   std::shared_ptr<const Node> lookup_node(const Node& parent, const std::string& name);
   std::shared_ptr<const Node> lookup_in_query(const Node& parent, const std::string& name);
   std::shared_ptr<const Node> lookup_in_archive(const Node& parent, const std::string& name);
@@ -134,6 +154,9 @@ class Filesystem {
   struct NodeSlot {
     std::shared_ptr<const Node> node;
     std::uint64_t lookups = 0;  // kernel references (lookup replies minus forgets)
+    // Archive files: the object version (URL + validator) last opened under this inode. The
+    // kernel's pages are kept across opens (keep_cache) only while it stays the same.
+    std::string opened_version;
   };
   mutable Mutex nodes_mutex_;
   std::unordered_map<std::uint64_t, NodeSlot> nodes_ GUARDED_BY(nodes_mutex_);
@@ -147,6 +170,9 @@ class Filesystem {
 
   Mutex answers_mutex_;  // a leaf
   std::map<std::string, std::shared_ptr<const FilteredAnswer>> answers_ GUARDED_BY(answers_mutex_);
+
+  mutable Mutex notifier_mutex_;  // a leaf
+  std::shared_ptr<KernelNotifier> notifier_ GUARDED_BY(notifier_mutex_);
 
   Mutex handles_mutex_;
   std::unordered_map<std::uint64_t, std::shared_ptr<OpenFile>> handles_ GUARDED_BY(handles_mutex_);

@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "fs/cli.h"
+#include "fs/fuse_notifier.h"
 #include "fs/fuse_ops.h"
 #include "fs/mount_context.h"
 #include "fs/options.h"
@@ -77,6 +78,10 @@ int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, 
       if (!options.foreground) hfs::log::use_syslog("heasarcfs");
       try {
         hfs::fs::start_mount_context(context);
+        // Changed nodes are told to the kernel through the session (fs/kernel_notifier.h);
+        // detached and joined below, before the session goes.
+        auto notifier = hfs::fs::make_fuse_notifier(session);
+        context.filesystem->set_notifier(notifier);
         hfs::log::info("main", "mounted " + options.source + " on " + options.mountpoint + " (registry " +
                                    options.endpoints.registry + ", cache " + options.cache_dir.string() + ", " +
                                    (options.single_threaded ? "single-threaded" : "multi-threaded") + ")");
@@ -91,6 +96,8 @@ int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, 
           result = fuse_session_loop_mt(session, config);
           fuse_loop_cfg_destroy(config);
         }
+        context.filesystem->set_notifier(nullptr);
+        notifier.reset();
         if (result < 0) {
           hfs::log::error("main", std::string("serving the mount failed: ") + std::strerror(-result));
         } else {

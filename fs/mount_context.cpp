@@ -50,13 +50,12 @@ std::unique_ptr<MountContext> open_mount_context(const MountOptions& options) {
   }
   auto context = std::make_unique<MountContext>();
   context->options = options;
-  // `du` of cache_dir counts the directories too: the store's 256 fan-out subdirectories, its
-  // objects/ and the directory itself, one 4 KiB block each, plus the lock file. They are kept
-  // out of what the store may fill, so the whole directory stays within cache_size.
-  constexpr std::uint64_t kDirectoryOverhead = (256 + 3) * 4096;
-  const std::uint64_t store_limit =
-      options.cache_size > 4 * kDirectoryOverhead ? options.cache_size - kDirectoryOverhead : options.cache_size;
-  context->store = cache::open_object_store(options.cache_dir, store_limit);
+  // cache_size covers the whole directory: the block store and the metadata store each get
+  // a share and count their own directories within it (cache/metadata_store.h).
+  const auto budget = cache::split_cache_size(options.cache_size);
+  context->store = cache::open_object_store(options.cache_dir, budget.objects);
+  // After the block store, which holds the directory's lock.
+  context->metadata = cache::open_metadata_store(options.cache_dir, budget.metadata);
   return context;
 }
 
@@ -79,6 +78,11 @@ void start_mount_context(MountContext& context) {
   RemoteTtls ttls;
   ttls.stat_fan_out = timeout;
   context.remote = std::make_shared<RemoteView>(std::move(vo_client), std::move(archive), ttls);
+  RemotePersistence persistence;
+  persistence.store = context.metadata;
+  persistence.scope =
+      options.endpoints.registry + "\n" + options.endpoints.resolver + "\n" + options.endpoints.authority;
+  context.remote->set_persistence(std::move(persistence));
   // 4 threads: a listing prefetch is one index page then one parallel round of HEADs, which
   // wait on the engine (8 connections per host), not on the CPU.
   context.background = std::make_shared<TaskPool>(4, 256);

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cache/fetcher.h"
+#include "cache/metadata_store.h"
 #include "cache/object_store.h"
 #include "fs/filesystem.h"
 #include "fs/options.h"
@@ -21,6 +22,8 @@ namespace hfs::fs {
 struct MountContext {
   MountOptions options;
   std::unique_ptr<cache::ObjectStore> store;
+  // Remote answers kept across mounts (RemoteView's persistence).
+  std::shared_ptr<cache::MetadataStore> metadata;
   // Every HTTP request of the mount goes through this one engine (the transport below, range
   // reads). Declared after the store its callbacks write into, so it stops (ending what is
   // still in flight) before the store goes.

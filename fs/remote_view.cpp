@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "fs/remote_records.h"
 
 namespace hfs::fs {
 namespace {
@@ -49,40 +50,110 @@ RemoteView::RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::Arc
                        unsigned max_parallel_stats)
     : vo_(std::move(vo)), archive_(std::move(archive)), ttls_(ttls), max_parallel_stats_(max_parallel_stats) {}
 
+std::int64_t RemoteView::now_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(persistence_.clock().time_since_epoch()).count();
+}
+
+std::string RemoteView::record_key(const std::string& kind, const std::string& key) const {
+  return persistence_.scope + "\n" + kind + "\n" + key;
+}
+
 template <class Value>
 Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
-                         std::chrono::seconds ttl, const std::function<Value()>& fetch) {
-  if (auto fresh = cache.get(key)) return *fresh;
+                         const Persisted<Value>& persisted, const std::function<Value()>& fetch, bool force) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  if (!force)
+    if (auto fresh = cache.get(key)) return *fresh;
   return flight.run(key, [&]() -> Value {
-    if (auto fresh = cache.get(key)) return *fresh;  // another flight finished meanwhile
-    try {
-      Value value = fetch();
-      cache.put(key, value, ttl);
-      return value;
-    } catch (const Error& error) {
-      // ENOENT is an answer, not a failure: never paper over it with an old value.
-      if (error.errnum() != ENOENT) {
-        if (auto stale = cache.get_stale(key)) {
-          log::warn("remote", "serving the last good answer for " + key + " (refresh failed: " + error.what() + ")");
-          return *stale;
+    if (!force)
+      if (auto fresh = cache.get(key)) return *fresh;
+    const std::string record = record_key(persisted.kind, key);
+    cache::MetadataStore* store = persistence_.store.get();
+    // The disk's answer: fresh, it saves the request; stale, it is the fallback.
+    std::optional<Value> stored;
+    std::chrono::system_clock::time_point stored_at;
+    if (store && !force && !cache.get_stale(key)) {
+      if (auto found = store->get(record)) {
+        stored = persisted.decode(found->value);
+        stored_at = found->fetched;
+        if (!stored) {
+          log::warn("remote", "ignoring the stored " + persisted.kind + " of " + key.substr(0, 300) +
+                                  ": its format is not this version's");
+          store->erase(record);
         }
       }
-      throw;
+      if (stored) {
+        const auto age = persistence_.clock() - stored_at;
+        const seconds ttl = persisted.ttl(*stored);
+        if (age >= seconds(0) && age < ttl) {
+          cache.put(key, *stored, duration_cast<std::chrono::steady_clock::duration>(ttl - age));
+          fetched_.put(record, stored_at, std::chrono::hours(24 * 366));
+          return *stored;
+        }
+      }
+    }
+    try {
+      Value value = fetch();
+      const auto now = persistence_.clock();
+      cache.put(key, value, persisted.ttl(value));
+      fetched_.put(record, now, std::chrono::hours(24 * 366));
+      stale_reported_.erase(record);
+      if (store) store->put(record, persisted.encode(value), now);
+      return value;
+    } catch (const Error& error) {
+      // ENOENT is an answer, not a failure: never paper over it with an old value. A forced
+      // refresh says why it failed.
+      if (force || error.errnum() == ENOENT) throw;
+      std::optional<Value> stale = cache.get_stale(key);
+      std::optional<std::chrono::system_clock::time_point> since = fetched_.get_stale(record);
+      if (!stale && stored) {
+        stale = std::move(stored);
+        since = stored_at;
+      }
+      if (!stale) throw;
+      if (!stale_reported_.get(record)) {
+        stale_reported_.put(record, true, std::chrono::hours(1));
+        std::string when = "earlier";
+        if (since) {
+          const auto at = std::chrono::system_clock::to_time_t(*since);
+          const auto age = duration_cast<seconds>(persistence_.clock() - *since).count();
+          when = "at " + text::utc_text(at, "%Y-%m-%dT%H:%M:%SZ") + " (" + std::to_string(age) + " s ago)";
+        }
+        log::warn("remote", "serving the stale " + persisted.kind + " of " + key.substr(0, 300) + " fetched " + when +
+                                ": the refresh failed: " + error.what());
+      }
+      // Served as it is for a while: a walk does not ask the dead service at every lookup.
+      cache.put(key, *stale, ttls_.stale_retry);
+      return *stale;
     }
   });
 }
 
-std::vector<vo::TableService> RemoteView::tables() {
-  auto tables = cached<Tables>(tables_, tables_flight_, "tables", ttls_.tables, [&] {
-    auto found = vo_->cone_tables();
-    std::erase_if(found, [](const vo::TableService& table) {
-      if (is_usable_name(table.name)) return false;
-      log::warn("registry", "skipping table '" + table.ivoid.substr(0, 300) + "': its name cannot be a file name");
-      return true;
-    });
-    return std::make_shared<const std::vector<vo::TableService>>(std::move(found));
-  });
-  return *tables;
+std::vector<vo::TableService> RemoteView::tables() { return *tables_answer(false); }
+
+std::vector<vo::TableService> RemoteView::refresh_tables() { return *tables_answer(true); }
+
+RemoteView::Tables RemoteView::tables_answer(bool force) {
+  Persisted<Tables> persisted{"table list", [](const Tables& tables) { return records::encode_tables(*tables); },
+                              [](std::string_view bytes) -> std::optional<Tables> {
+                                auto tables = records::decode_tables(bytes);
+                                if (!tables) return std::nullopt;
+                                return std::make_shared<const std::vector<vo::TableService>>(std::move(*tables));
+                              },
+                              [this](const Tables&) { return ttls_.tables; }};
+  return cached<Tables>(
+      tables_, tables_flight_, "tables", persisted,
+      [&] {
+        auto found = vo_->cone_tables();
+        std::erase_if(found, [](const vo::TableService& table) {
+          if (is_usable_name(table.name)) return false;
+          log::warn("registry", "skipping table '" + table.ivoid.substr(0, 300) + "': its name cannot be a file name");
+          return true;
+        });
+        return std::make_shared<const std::vector<vo::TableService>>(std::move(found));
+      },
+      force);
 }
 
 vo::TableService RemoteView::table(const std::string& name) {
@@ -93,46 +164,63 @@ vo::TableService RemoteView::table(const std::string& name) {
 }
 
 vo::SkyPosition RemoteView::resolve(const std::string& object_name) {
-  auto key = name_key(object_name);
-  auto position = positions_.get(key);
-  if (!position) {
-    // Not through cached(): an unknown name is cached too, but only for the short negative TTL.
-    position = positions_flight_.run(key, [&]() -> std::optional<vo::SkyPosition> {
-      if (auto fresh = positions_.get(key)) return *fresh;
-      try {
-        auto found = vo_->resolve(object_name);
-        positions_.put(key, found, ttls_.resolve);
-        return found;
-      } catch (const Error& error) {
-        if (error.errnum() == ENOENT) {
-          log::info("resolve", error.what());
-          positions_.put(key, std::nullopt, ttls_.resolve_negative);
-          return std::nullopt;
-        }
-        if (auto stale = positions_.get_stale(key); stale && *stale) {
-          log::warn("resolve",
-                    "using the last known position of '" + object_name + "' (resolver failed: " + error.what() + ")");
-          return *stale;
-        }
-        throw;
-      }
-    });
-  }
-  if (!*position) throw Error(ENOENT, "no position known for '" + object_name + "'");
-  return **position;
+  using Position = std::optional<vo::SkyPosition>;
+  // An unknown name is an answer too, kept for the short negative TTL.
+  Persisted<Position> persisted{
+      "position", records::encode_position, records::decode_position,
+      [this](const Position& position) { return position ? ttls_.resolve : ttls_.resolve_negative; }};
+  auto position = cached<Position>(positions_, positions_flight_, name_key(object_name), persisted, [&]() -> Position {
+    try {
+      return vo_->resolve(object_name);
+    } catch (const Error& error) {
+      if (error.errnum() != ENOENT) throw;
+      log::info("resolve", error.what());
+      return std::nullopt;
+    }
+  });
+  if (!position) throw Error(ENOENT, "no position known for '" + object_name + "'");
+  return *position;
 }
 
-std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query) {
-  return cached<std::shared_ptr<const ResultRows>>(cones_, cones_flight_, query.cache_key(), ttls_.cone, [&] {
-    auto service = table(query.table);
-    return std::make_shared<const ResultRows>(name_rows(vo_->cone_search(service, query.center, query.radius_deg)));
-  });
+std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query) { return cone_answer(query, false); }
+
+std::shared_ptr<const ResultRows> RemoteView::refresh_cone(const ConeQuery& query) { return cone_answer(query, true); }
+
+std::shared_ptr<const ResultRows> RemoteView::cone_answer(const ConeQuery& query, bool force) {
+  using Rows = std::shared_ptr<const ResultRows>;
+  Persisted<Rows> persisted{"cone answer", [](const Rows& rows) { return records::encode_cone(rows->cone); },
+                            [](std::string_view bytes) -> std::optional<Rows> {
+                              auto cone = records::decode_cone(bytes);
+                              if (!cone) return std::nullopt;
+                              return std::make_shared<const ResultRows>(name_rows(std::move(*cone)));
+                            },
+                            [this](const Rows&) { return ttls_.cone; }};
+  return cached<Rows>(
+      cones_, cones_flight_, query.cache_key(), persisted,
+      [&] {
+        auto service = table(query.table);
+        return std::make_shared<const ResultRows>(name_rows(vo_->cone_search(service, query.center, query.radius_deg)));
+      },
+      force);
 }
 
 std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, const std::string& row_name) {
+  return directory_answer(query, row_name, false);
+}
+
+std::optional<std::string> RemoteView::refresh_directory_of(const ConeQuery& query, const std::string& row_name) {
+  return directory_answer(query, row_name, true);
+}
+
+std::optional<std::string> RemoteView::directory_answer(const ConeQuery& query, const std::string& row_name,
+                                                        bool force) {
+  using Directory = std::optional<std::string>;
   auto key = directory_key(query, row_name);
-  return cached<std::optional<std::string>>(
-      directories_, directories_flight_, key, ttls_.datalink, [&]() -> std::optional<std::string> {
+  Persisted<Directory> persisted{"DataLink directory", records::encode_directory, records::decode_directory,
+                                 [this](const Directory&) { return ttls_.datalink; }};
+  return cached<Directory>(
+      directories_, directories_flight_, key, persisted,
+      [&]() -> Directory {
         auto rows = cone(query);
         auto it = rows->row_by_name.find(row_name);
         if (it == rows->row_by_name.end()) throw Error(ENOENT, "no row '" + row_name + "' in " + query.table);
@@ -146,11 +234,34 @@ std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, cons
           return std::nullopt;
         }
         return directory->access_url;
-      });
+      },
+      force);
 }
 
 std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url, unsigned prefetch_levels) {
-  return cached<std::shared_ptr<const ArchiveListing>>(listings_, listings_flight_, dir_url, ttls_.listing, [&] {
+  return listing_answer(dir_url, prefetch_levels, false);
+}
+
+std::shared_ptr<const ArchiveListing> RemoteView::refresh_listing(const std::string& dir_url) {
+  return listing_answer(dir_url, 0, true);
+}
+
+void RemoteView::invalidate_listing(const std::string& dir_url) {
+  listings_.erase(dir_url);
+  if (persistence_.store) persistence_.store->erase(record_key("listing", dir_url));
+}
+
+std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::string& dir_url, unsigned prefetch_levels,
+                                                                 bool force) {
+  using Listing = std::shared_ptr<const ArchiveListing>;
+  Persisted<Listing> persisted{"listing", [](const Listing& listing) { return records::encode_listing(*listing); },
+                               [](std::string_view bytes) -> std::optional<Listing> {
+                                 auto listing = records::decode_listing(bytes);
+                                 if (!listing) return std::nullopt;
+                                 return std::make_shared<const ArchiveListing>(std::move(*listing));
+                               },
+                               [this](const Listing&) { return ttls_.listing; }};
+  auto fetch = [&] {
     auto listing = std::make_shared<ArchiveListing>();
     listing->url = dir_url;
     std::vector<std::string> file_urls;
@@ -193,6 +304,7 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
     // directory sent together with bounded parallelism.
     auto stats = archive_->stat_many(file_urls, max_parallel_stats_,
                                      CallContext{SteadyClock::now() + ttls_.stat_fan_out, nullptr});
+    const std::int64_t listed_at = now_ms();
     std::size_t next = 0, failed = 0;
     std::string first_failure;
     for (auto& entry : listing->entries) {
@@ -200,6 +312,7 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
       auto& result = stats.at(next++);
       if (result.info) {
         entry.object = result.info;
+        entry.object->listed_at = listed_at;
         if (result.info->mtime) entry.mtime = result.info->mtime;
       } else {
         entry.stat_errno = result.errnum ? result.errnum : EIO;
@@ -213,7 +326,8 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
                                " unknown (their lookups fail for " + std::to_string(ttls_.failed_stat.count()) +
                                " s), first: " + first_failure);
     return std::shared_ptr<const ArchiveListing>(std::move(listing));
-  });
+  };
+  return cached<Listing>(listings_, listings_flight_, dir_url, persisted, fetch, force);
 }
 
 vo::ObjectInfo RemoteView::stat(const std::string& url) {
@@ -221,7 +335,9 @@ vo::ObjectInfo RemoteView::stat(const std::string& url) {
     throw Error(failure->first, failure->second + " (failed moments ago; not asked again for " +
                                     std::to_string(ttls_.failed_stat.count()) + " s)");
   try {
-    return archive_->stat(url);
+    auto info = archive_->stat(url);
+    info.listed_at = now_ms();
+    return info;
   } catch (const Error& error) {
     if (error.errnum() != ENOENT) failed_stats_.put(url, {error.errnum(), error.what()}, ttls_.failed_stat);
     throw;

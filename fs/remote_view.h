@@ -6,15 +6,26 @@
 //   table list (registry)           1 h     cone-search answers            10 min
 //   name resolution                 24 h    unknown names (negative)       5 min
 //   DataLink directory of a row     1 h     archive listings + file sizes  1 h
+//
+// Persistence (set_persistence): every answer is also written to the metadata store
+// (cache/metadata_store.h, encoded by fs/remote_records.h) with its fetch time, so that a
+// remount serves what an earlier mount fetched. On a miss in memory a record younger than its
+// TTL is used without a request; an older one is what a failed refresh falls back to, like
+// the in-memory answer: the service not answering (refused, unresolvable, timed out, 5xx...)
+// serves the last good answer, says so once (what, fetched when) and asks again after
+// RemoteTtls::stale_retry. ENOENT is an answer, never papered over. Nothing is read from disk
+// when a fresh answer is in memory.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "cache/metadata_store.h"
 #include "cache/ttl_cache.h"
 #include "common/task_pool.h"
 #include "fs/result_rows.h"
@@ -37,6 +48,20 @@ struct RemoteTtls {
   std::chrono::seconds failed_stat{10};
   // The deadline of one listing's size lookups together (timeout=).
   std::chrono::milliseconds stat_fan_out{60000};
+  // After a refresh failed and the last good answer was served, it is served this long
+  // before the service is asked again (a walk of a cached tree with the services down asks
+  // once per answer per this long, not once per lookup).
+  std::chrono::seconds stale_retry{10};
+};
+
+// Where answers persist across mounts.
+struct RemotePersistence {
+  std::shared_ptr<cache::MetadataStore> store;
+  // What the answers depend on (registry, resolver, authority): part of every record's key,
+  // so a cache directory used with another configuration does not serve its answers.
+  std::string scope;
+  // The wall clock the fetch times come from (tests inject one).
+  std::function<std::chrono::system_clock::time_point()> clock = [] { return std::chrono::system_clock::now(); };
 };
 
 // One cone search: which table, where, how wide.
@@ -105,13 +130,45 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   // Exact metadata of one file (used when the listing's parallel stat of it failed).
   vo::ObjectInfo stat(const std::string& url);
 
+  // Answers persist in this store from now on (call before the view is used).
+  void set_persistence(RemotePersistence persistence) { persistence_ = std::move(persistence); }
+
+  // Ask again now whatever the cached answer's age (a user's `.refresh`, see Filesystem): the
+  // new answer replaces the cached one in memory and on disk. A failure is thrown (no stale
+  // fallback: the user asked for a new answer) and leaves the cached one in place.
+  std::vector<vo::TableService> refresh_tables();
+  std::shared_ptr<const ResultRows> refresh_cone(const ConeQuery& query);
+  std::optional<std::string> refresh_directory_of(const ConeQuery& query, const std::string& row_name);
+  std::shared_ptr<const ArchiveListing> refresh_listing(const std::string& dir_url);
+  // Forgets a listing in memory and on disk (a read found one of its files changed: ESTALE),
+  // so the next lookup lists and stats the directory again.
+  void invalidate_listing(const std::string& dir_url);
+
   vo::ArchiveClient& archive() { return *archive_; }
 
  private:
   static std::string directory_key(const ConeQuery& query, const std::string& row_name);
+  // How one kind of answer is kept on disk and how long it is fresh.
+  template <class Value>
+  struct Persisted {
+    std::string kind;  // "listing", ...: part of the record key and of log lines
+    std::function<std::string(const Value&)> encode;
+    std::function<std::optional<Value>(std::string_view)> decode;
+    std::function<std::chrono::seconds(const Value&)> ttl;
+  };
+  // The answer for `key`: fresh from memory, else fresh from disk, else fetched (stored in
+  // both), else, when the fetch fails with anything but ENOENT, the last good answer from
+  // memory or disk (logged once). `force`: fetch whatever is cached, and throw on failure.
   template <class Value>
   Value cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
-               std::chrono::seconds ttl, const std::function<Value()>& fetch);
+               const Persisted<Value>& persisted, const std::function<Value()>& fetch, bool force = false);
+  std::string record_key(const std::string& kind, const std::string& key) const;
+  std::shared_ptr<const std::vector<vo::TableService>> tables_answer(bool force);
+  std::shared_ptr<const ResultRows> cone_answer(const ConeQuery& query, bool force);
+  std::optional<std::string> directory_answer(const ConeQuery& query, const std::string& row_name, bool force);
+  std::shared_ptr<const ArchiveListing> listing_answer(const std::string& dir_url, unsigned prefetch_levels,
+                                                       bool force);
+  std::int64_t now_ms() const;
 
   std::shared_ptr<vo::VoClient> vo_;
   std::shared_ptr<vo::ArchiveClient> archive_;
@@ -133,6 +190,12 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   // URL -> the errno and message of its last failed size lookup (see RemoteTtls::failed_stat).
   cache::TtlCache<std::pair<int, std::string>> failed_stats_{4096};
   SingleFlight<std::shared_ptr<const ArchiveListing>> listings_flight_;
+
+  RemotePersistence persistence_;  // set before use, then read-only
+  // Record key -> when its answer in memory was fetched (for the stale log line).
+  cache::TtlCache<std::chrono::system_clock::time_point> fetched_{32768};
+  // Record keys whose stale answer was reported: said once (per hour) per answer.
+  cache::TtlCache<bool> stale_reported_{4096};
 };
 
 }  // namespace hfs::fs

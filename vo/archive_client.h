@@ -21,7 +21,13 @@ struct ObjectInfo {
   std::uint64_t size = 0;
   std::int64_t mtime = 0;  // Last-Modified, seconds since the epoch (0 when unknown)
   std::string etag;        // strong or weak ETag as sent, "" when none
-  // The validator the cache keys blocks by: the ETag, else Last-Modified, else the size.
+  // When the listing (or lookup) that learnt this was fetched, milliseconds since the epoch;
+  // 0 when not set. Only the size-only validator uses it (below).
+  std::int64_t listed_at = 0;
+  // The validator the cache keys blocks by: the ETag, else Last-Modified, else the size plus
+  // listed_at. Without ETag or Last-Modified nothing tells two versions of one size apart, so
+  // blocks are keyed by the listing they were read under: a refreshed listing never reuses
+  // a block fetched under an earlier one (a remount on the same stored listing does).
   std::string validator() const;
 };
 

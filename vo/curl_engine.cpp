@@ -31,6 +31,7 @@
 #include "common/thread_annotations.h"
 #include "vo/curl_request.h"
 #include "vo/curl_transfer.h"
+#include "vo/down_hosts.h"
 #include "vo/transfer_engine.h"
 #include "vo/transfer_queue.h"
 
@@ -77,7 +78,9 @@ class Waker {
 class EngineCore {
  public:
   explicit EngineCore(const EngineOptions& options)
-      : connections_per_host_(std::max(1u, options.connections_per_host)), stall_timeout_(options.stall_timeout) {
+      : connections_per_host_(std::max(1u, options.connections_per_host)),
+        stall_timeout_(options.stall_timeout),
+        down_hosts_(options.down_host_hold) {
     curl::ensure_global_init();
     settings_.connect_timeout = options.connect_timeout;
     settings_.max_redirects = options.max_redirects;
@@ -244,6 +247,19 @@ class EngineCore {
       }
     }
     for (const std::string& host : queue_.hosts()) {
+      if (auto down = down_hosts_.down(host, now)) {
+        // Not reachable moments ago: fail at once rather than knock again (vo/down_hosts.h).
+        while (auto id = queue_.pop_next(host)) {
+          auto transfer = take_queued(*id);
+          const auto left = std::chrono::ceil<std::chrono::seconds>(down->until - now).count();
+          auto error =
+              std::make_exception_ptr(Error(down->errnum, curl::describe(transfer->request) + ": not sent: " + host +
+                                                              " was unreachable moments ago (" + down->reason +
+                                                              "); tried again in " + std::to_string(left) + " s"));
+          work.ended.emplace_back(std::move(transfer), error);
+        }
+        continue;
+      }
       unsigned& running = running_per_host_[host];
       while (running < connections_per_host_) {
         auto id = queue_.pop_next(host);
@@ -391,6 +407,7 @@ class EngineCore {
       auto node = running_.extract(raw->id);
       std::unique_ptr<curl::Transfer> transfer = std::move(node.mapped());
       std::exception_ptr error = curl::outcome(*transfer, code);
+      note_reachability(*transfer, code);
       curl_multi_remove_handle(multi_, easy);
       give_back_easy_handle(easy);
       transfer->easy = nullptr;
@@ -399,6 +416,22 @@ class EngineCore {
       any = true;
     }
     return any;
+  }
+
+  // A host that refused the connection or could not be resolved is remembered down; one that
+  // answered is forgotten. A connect timeout is not remembered: it is retried (a SYN may be
+  // lost), within the call's deadline.
+  void note_reachability(const curl::Transfer& transfer, CURLcode code) EXCLUDES(mutex_) {
+    int errnum = 0;
+    if (code == CURLE_COULDNT_CONNECT) errnum = ECONNREFUSED;
+    else if (code == CURLE_COULDNT_RESOLVE_HOST) errnum = EHOSTUNREACH;
+    MutexLock lock(mutex_);
+    if (errnum == 0) {
+      if (code == CURLE_OK) down_hosts_.note_answer(transfer.host);
+      return;
+    }
+    std::string reason = transfer.error_buffer[0] ? transfer.error_buffer.data() : curl_easy_strerror(code);
+    down_hosts_.note_unreachable(transfer.host, errnum, std::move(reason), Clock::now());
   }
 
   int poll_timeout_ms(std::optional<Clock::time_point> next_queued_deadline) const {
@@ -473,6 +506,7 @@ class EngineCore {
   std::map<std::string, unsigned> running_per_host_ GUARDED_BY(mutex_);  // slots taken
   unsigned running_count_ GUARDED_BY(mutex_) = 0;
   TransferStats stats_ GUARDED_BY(mutex_);
+  DownHosts down_hosts_ GUARDED_BY(mutex_);
 
   // The engine thread only.
   std::unordered_map<Id, std::unique_ptr<curl::Transfer>> running_;

@@ -189,6 +189,7 @@ class HttpArchiveClient final : public ArchiveClient {
 std::string ObjectInfo::validator() const {
   if (!etag.empty()) return etag;
   if (mtime != 0) return "lm:" + std::to_string(mtime);
+  if (listed_at != 0) return "size:" + std::to_string(size) + "@" + std::to_string(listed_at);
   return "size:" + std::to_string(size);
 }
 

@@ -123,7 +123,10 @@ bool is_retryable_status(long status) {
   return status == 429 || (status >= 500 && status <= 599 && status != 501 && status != 505);
 }
 
-bool is_retryable_errno(int errnum) { return errnum == EIO || errnum == ECONNREFUSED || errnum == ECONNRESET; }
+// Not ECONNREFUSED or EHOSTUNREACH: a host that refuses connections or has no address is down
+// now, and a retry in a second rarely finds it up; failing at once lets a stale answer be
+// served at once (fs/remote_view.h), and the engine remembers the host (vo/down_hosts.h).
+bool is_retryable_errno(int errnum) { return errnum == EIO || errnum == ECONNRESET; }
 
 HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request, const RetryPolicy& policy,
                                   std::string_view component) {

@@ -122,8 +122,9 @@ class RetryClock {
 };
 
 // How the VO and archive clients retry transient failures: 5xx (but 501/505) and 429 answers,
-// honouring Retry-After, transport errors EIO/ECONNREFUSED/ECONNRESET and TransientErrors (a
-// body stalled mid-way). Never 4xx, never the ETIMEDOUT of a request that used up its time (the
+// honouring Retry-After, transport errors EIO/ECONNRESET and TransientErrors (a body stalled
+// mid-way or a connect timed out). Not ECONNREFUSED or EHOSTUNREACH: a host that is down
+// fails the call at once. Never 4xx, never the ETIMEDOUT of a request that used up its time (the
 // deadline is spent), never anything after the operation's deadline.
 struct RetryPolicy {
   unsigned max_attempts = 4;                       // the first try plus 3 retries

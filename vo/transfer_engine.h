@@ -108,6 +108,11 @@ struct EngineOptions {
   std::chrono::milliseconds stall_timeout{15000};
   long max_redirects = 5;
   std::string user_agent = "heasarcfs";
+  // A host that refused a connection or could not be resolved is remembered down this long:
+  // transfers to it fail at once with that errno instead of trying (vo/down_hosts.h). Long
+  // enough that a walk with the services down costs one attempt, short enough that a service
+  // that comes back is used again soon. 0 = off.
+  std::chrono::milliseconds down_host_hold{5000};
 };
 
 std::shared_ptr<TransferEngine> make_curl_engine(const EngineOptions& options);

@@ -89,8 +89,11 @@ def proxy(req: Request) -> None:
     length = resp.getheader("Content-Length")
     chunked = resp.chunked
     ctype = resp.getheader("Content-Type", "")
+    strip_validators = not req.knobs["archive_validators"]
     for k, v in resp.getheaders():
         if k.lower() in HOP_BY_HOP:
+            continue
+        if strip_validators and k.lower() in ("etag", "last-modified"):
             continue
         out_headers.append((k, v))
     no_body = req.method == "HEAD" or status in (204, 304) or 100 <= status < 200

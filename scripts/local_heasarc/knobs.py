@@ -16,6 +16,8 @@ Knobs are settable at start (command-line flags) and while running (control endp
                       (default "directory"; "text/html" reproduces the 2026 drift)
   s3_page_keys int    entries per ListObjectsV2 page of the S3 endpoint (1..1000, default
                       1000 as AWS); smaller pages make clients follow continuation tokens
+  archive_validators  bool  false: the archive's answers carry no ETag and no Last-Modified
+                      (a server or proxy without validators: only sizes tell versions apart)
 
 The request log records every request but the control ones, as JSON objects:
   {"time", "method", "path" (with query), "range", "status", "bytes" (body bytes sent),
@@ -41,6 +43,7 @@ DEFAULTS = {
     "fault_skip": 0,
     "datalink_directory_content_type": "directory",
     "s3_page_keys": 1000,
+    "archive_validators": True,
 }
 
 
@@ -97,6 +100,16 @@ def _validate(name: str, value):
         if not 1 <= v <= 1000:
             raise KnobError(f"{name} must be in 1..1000")
         return v
+    if name == "archive_validators":
+        if value is None:
+            return True
+        if isinstance(value, bool):
+            return value
+        if str(value).lower() in ("1", "true", "on", "yes"):
+            return True
+        if str(value).lower() in ("0", "false", "off", "no"):
+            return False
+        raise KnobError(f"archive_validators must be true or false, not {value!r}")
     if name == "datalink_directory_content_type":
         v = "directory" if value in (None, "") else str(value)
         return v

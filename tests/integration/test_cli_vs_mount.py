@@ -96,8 +96,8 @@ class CliVsMount(unittest.TestCase):
         from_cli = os.path.join(self.work, "from-cli", "60001111003")
         self.assertEqual(routes.tree_of(from_cli), routes.tree_of(from_mount))
         self.assertEqual(routes.tree_of(from_cli), routes.manifest_under(ROW_PREFIX))
-        # The same command again over the same cache_dir: listings are asked again (they live
-        # in memory), file bytes are not.
+        # The same command again over the same cache_dir: listings come from the stored
+        # answers (cache_dir/meta, fresh), file bytes from the block cache.
         self.heasarc.reset()
         again = os.path.join(self.work, "again")
         self.cli("cp", "-r", ROW, again)
@@ -105,6 +105,8 @@ class CliVsMount(unittest.TestCase):
         data_gets = [r for r in self.heasarc.log()
                      if r["method"] == "GET" and r["path"].startswith("/FTP/") and not r["path"].endswith("/")]
         self.assertEqual(data_gets, [], "a warm copy reads the cache")
+        listings = [r for r in self.heasarc.log() if r["path"].startswith("/FTP/") and r["path"].endswith("/")]
+        self.assertEqual(listings, [], "a warm copy reads the stored listings")
 
     def test_cat_prints_the_mounted_bytes(self):
         for path in (ROW + "/pipe.log", ROW + "/event_cl/nu60001111003A01_cl.evt.gz", TARGET + "/.results.csv"):

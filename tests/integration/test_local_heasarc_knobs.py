@@ -266,6 +266,20 @@ class Proxy(Base):
         clients = {e["client"] for e in H.log()}
         self.assertEqual(len(clients), 1, clients)
 
+    def test_archive_validators_off_strips_etag_and_last_modified(self):
+        size, _ = FILES[BIG]
+        H.set_knobs(archive_validators=False)
+        for method, headers in (("HEAD", {}), ("GET", {"Range": "bytes=0-99"})):
+            status, got, body = get(BIG, headers=headers, method=method)
+            lower = {k.lower(): v for k, v in got.items()}
+            self.assertIn(status, (200, 206))
+            self.assertNotIn("etag", lower)
+            self.assertNotIn("last-modified", lower)
+        self.assertEqual(int({k.lower(): v for k, v in get(BIG, method="HEAD")[1].items()}["content-length"]), size)
+        H.set_knobs(archive_validators=True)
+        _, got, _ = get(BIG, method="HEAD")
+        self.assertIn("etag", {k.lower() for k in got})
+
     def test_gz_bytes_exact_no_content_encoding(self):
         gz = [p for p in FILES if p.endswith(".gz")]
         self.assertTrue(gz)

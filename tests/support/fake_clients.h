@@ -53,6 +53,9 @@ class FakeArchiveClient : public vo::ArchiveClient {
   std::string read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override;
 
   std::atomic<int> list_calls{0}, stat_calls{0}, stat_many_calls{0}, read_calls{0};
+  // false: answers carry no ETag and no Last-Modified (a server without validators; the size
+  // is all that tells versions apart).
+  std::atomic<bool> send_validators{true};
   std::atomic<std::uint64_t> bytes_read{0};
 
  private:

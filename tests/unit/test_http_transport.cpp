@@ -427,9 +427,25 @@ BOOST_AUTO_TEST_CASE(transport_errors_retried_only_when_transient) {
   auto fake = std::make_shared<test::FakeTransport>();
   fake->add("http://h/x", test::FakeTransport::ok("body"));
   test::FailingTransport failing(fake);
-  failing.fail(test::any_call(), {.errnum = ECONNREFUSED}, 2);
+  failing.fail(test::any_call(), {.errnum = ECONNRESET}, 2);
   BOOST_TEST(vo::perform_with_retries(failing, get("http://h/x"), fast_retries(), "t").body == "body");
   BOOST_TEST(failing.calls() == 3);
+
+  // A host that refuses connections or has no address is down: the call fails at once.
+  for (int errnum : {ECONNREFUSED, EHOSTUNREACH}) {
+    failing.clear();
+    failing.fail(test::any_call(), {.errnum = errnum}, 1);
+    const int before = failing.calls();
+    try {
+      vo::perform_with_retries(failing, get("http://h/x"), fast_retries(), "t");
+      BOOST_ERROR("expected the first error");
+    } catch (const Error& error) {
+      BOOST_TEST(error.errnum() == errnum);
+    }
+    BOOST_TEST(failing.calls() == before + 1);
+  }
+  failing.clear();
+  const int base = failing.calls();
 
   failing.clear();
   failing.fail(test::any_call(), {.errnum = EIO});
@@ -439,7 +455,7 @@ BOOST_AUTO_TEST_CASE(transport_errors_retried_only_when_transient) {
   } catch (const Error& error) {
     BOOST_TEST(error.errnum() == EIO);
   }
-  BOOST_TEST(failing.calls() == 3 + 4);
+  BOOST_TEST(failing.calls() == base + 4);
 
   failing.clear();
   failing.fail(test::any_call(), {.errnum = ETIMEDOUT});
@@ -449,7 +465,7 @@ BOOST_AUTO_TEST_CASE(transport_errors_retried_only_when_transient) {
   } catch (const Error& error) {
     BOOST_TEST(error.errnum() == ETIMEDOUT);
   }
-  BOOST_TEST(failing.calls() == 3 + 4 + 1);
+  BOOST_TEST(failing.calls() == base + 4 + 1);
 }
 
 BOOST_AUTO_TEST_CASE(retry_after_is_honoured_and_capped) {

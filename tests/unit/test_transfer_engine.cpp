@@ -483,3 +483,34 @@ BOOST_AUTO_TEST_CASE(the_engine_transport_caps_and_cuts_bodies) {
   BOOST_TEST(transport->perform(request).body == data.substr(0, 100000));
   BOOST_TEST(server.connections_accepted() == connections + 1);
 }
+
+// A host that refused a connection is remembered down (vo/down_hosts.h): the next transfer to
+// it fails at once with the same errno, without a connection attempt; other hosts are not
+// affected. With the hold at 0 every transfer tries.
+BOOST_AUTO_TEST_CASE(a_refusing_host_is_remembered_down_for_the_hold) {
+  const std::string refused = "http://127.0.0.1:" + std::to_string(test::closed_local_port());
+  TestHttpServer server;
+  server.add("/ok", {.body = "ok"});
+  for (auto hold : {std::chrono::milliseconds(3600 * 1000), std::chrono::milliseconds(0)}) {
+    vo::EngineOptions options;
+    options.down_host_hold = hold;
+    auto engine = vo::make_curl_engine(options);
+    auto first = std::make_shared<Outcome>();
+    engine->submit(get(refused + "/a"), {}, record(first));
+    BOOST_REQUIRE(first->wait_done());
+    BOOST_TEST(first->errnum() == ECONNREFUSED);
+    BOOST_TEST(engine->stats().started == 1u);
+
+    auto second = std::make_shared<Outcome>();
+    engine->submit(get(refused + "/b"), {}, record(second));
+    BOOST_REQUIRE(second->wait_done());
+    BOOST_TEST(second->errnum() == ECONNREFUSED);
+    BOOST_TEST(engine->stats().started == (hold.count() > 0 ? 1u : 2u));  // remembered: never started
+
+    auto other = std::make_shared<Outcome>();
+    engine->submit(get(server.url("/ok")), {}, record(other));
+    BOOST_REQUIRE(other->wait_done());
+    BOOST_TEST(other->errnum() == 0);
+    BOOST_TEST(other->body() == "ok");
+  }
+}
