@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "cache/block_checksum.h"
 #include "cache/store_dir.h"
 #include "cache/store_io.h"
 #include "common/error.h"
@@ -73,7 +74,7 @@ std::string encode_record(std::string_view key, std::string_view value, system_c
   put_u32(out, static_cast<std::uint32_t>(value.size()));
   out.append(key);
   out.append(value);
-  put_u32(out, store_io::crc_of(out.data(), out.size()));
+  put_u32(out, block_checksum(ChecksumKind::crc32, out.data(), out.size()));
   return out;
 }
 
@@ -95,7 +96,7 @@ std::optional<MetadataRecord> decode_record(const std::string& bytes, const std:
     return std::nullopt;
   }
   const std::size_t body = bytes.size() - kTrailerBytes;
-  if (get_le(bytes.data() + body, 4) != store_io::crc_of(bytes.data(), body)) {
+  if (get_le(bytes.data() + body, 4) != block_checksum(ChecksumKind::crc32, bytes.data(), body)) {
     problem = "checksum mismatch";
     return std::nullopt;
   }
