@@ -108,6 +108,7 @@ struct EngineOptions {
   std::chrono::milliseconds stall_timeout{15000};
   long max_redirects = 5;
   std::string user_agent = "heasarcfs";
+  std::string ca_info;  // PEM file of CAs HTTPS servers are verified against; "" = the system's
 };
 
 std::shared_ptr<TransferEngine> make_curl_engine(const EngineOptions& options);
