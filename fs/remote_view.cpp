@@ -194,7 +194,8 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
     const std::size_t file_count = file_urls.size();
     if (file_count > kMaxSizesPerListing) {
       log::info("archive", std::to_string(file_count) + " files in " + dir_url + ": the sizes of the first " +
-                               std::to_string(kMaxSizesPerListing) + " looked up now, the others on their first lookup");
+                               std::to_string(kMaxSizesPerListing) +
+                               " looked up now, the others on their first lookup");
       file_urls.resize(kMaxSizesPerListing);
     }
     auto stats = archive_->stat_many(file_urls, max_parallel_stats_,

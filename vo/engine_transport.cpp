@@ -107,8 +107,10 @@ class EngineTransport final : public HttpTransport {
       try {
         std::rethrow_exception(error);
       } catch (const Error& failure) {
-        // Said once here, where the cap is known: the caller sees EFBIG ("File too large").
-        if (failure.errnum() == EFBIG) log::warn("http", failure.what());
+        // Said once here, where the reason is known: the caller sees only "File too large"
+        // (over the answer kind's cap) or "Permission denied" (a certificate that does not
+        // verify, an https -> http redirect), which the FUSE edge logs at debug.
+        if (failure.errnum() == EFBIG || failure.errnum() == EACCES) log::warn("http", failure.what());
         throw;
       }
     }

@@ -188,7 +188,7 @@ class OpenElements {
   std::vector<Open> stack_;
   // Open elements by name: their positions in stack_, nearest last (only names open now).
   std::unordered_map<std::string, std::vector<std::size_t>> positions_;
-  std::vector<std::size_t> blockers_[kBlockerCount];  // positions of each category's elements, nearest last
+  std::vector<std::size_t> blockers_[kBlockerCount];         // positions of each category's elements, nearest last
   std::unordered_map<std::string, std::size_t> formatting_;  // active formatting elements by name
   std::size_t active_formatting_ = 0;
 };
@@ -272,7 +272,10 @@ std::optional<std::string> html_refusal(std::string_view html, const HtmlLimits&
       }
       open.start_tag(name, kind);
       if (open.depth() > limits.depth) return too_deep();
-      if ((kind & kIsRawText) && i != std::string_view::npos) i = skip_raw_text(html, i, name);
+      if ((kind & kIsRawText) && i != std::string_view::npos) {
+        i = skip_raw_text(html, i, name);
+        if (i != std::string_view::npos) open.end_tag(name, kind);  // its end tag closes it
+      }
     }
     if (i == std::string_view::npos) break;  // the page ends inside a tag or raw text
   }

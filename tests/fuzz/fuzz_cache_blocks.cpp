@@ -70,8 +70,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const std::uint64_t first = block * cache::kBlockSize, length = object->block_length(block);
       if (!object->reserve(block) || object->write(first, std::string_view(bytes).substr(first, length)) != 0)
         std::abort();
-      object->commit(block, static_cast<std::uint32_t>(
-                                crc32(0, reinterpret_cast<const Bytef*>(bytes.data() + first), static_cast<uInt>(length))));
+      object->commit(block, static_cast<std::uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(bytes.data() + first),
+                                                             static_cast<uInt>(length))));
     }
   }
 
@@ -80,10 +80,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint64_t records = cache::sidecar::records_offset(key);
   const std::uint64_t meta_size = cache::sidecar::file_size(key, object_size);
   std::set<std::uint64_t> touched;  // blocks whose bytes or record the edits reached
-  bool truncated_meta = false;
+  bool object_may_go = false;
   for (std::size_t at = 2; at + 8 <= size && at < 2 + 8 * 32; at += 8) {  // at most 32 edits
     const bool meta = data[at] & 1, truncate = data[at] & 2;
-    const std::uint64_t offset = data[at + 1] | data[at + 2] << 8 | data[at + 3] << 16 | std::uint64_t{data[at + 4]} << 24;
+    const std::uint64_t offset =
+        data[at + 1] | data[at + 2] << 8 | data[at + 3] << 16 | std::uint64_t{data[at + 4]} << 24;
     const std::uint64_t limit = meta ? records + 8 * 4 + 64 : 4 * cache::kBlockSize;
     const std::uint64_t where = offset % limit, length = data[at + 5];
     const stdfs::path& file = meta ? meta_files[0] : data_files[0];
@@ -100,13 +101,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ::close(fd);
     if (meta) {
       // Header damage or another file size: the whole object may go.
-      if (truncate || where < records || where + length > meta_size) truncated_meta = true;
+      if (truncate || where < records || where + length > meta_size) object_may_go = true;
       const std::uint64_t end = truncate ? UINT64_MAX : where + length;
       for (std::uint64_t block = 0; block < 4; ++block) {
         const std::uint64_t first = records + 8 * block;
         if (where < first + 8 && end > first) touched.insert(block);
       }
     } else {
+      // A data file of another size than the object is damage too (cache/store_dir.cpp drops it).
+      if ((truncate && where != object_size) || (!truncate && where + length > object_size)) object_may_go = true;
       const std::uint64_t end = truncate ? UINT64_MAX : where + length;
       for (std::uint64_t block = 0; block < 4; ++block) {
         const std::uint64_t first = block * cache::kBlockSize;
@@ -122,7 +125,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string out(cache::kBlockSize, '\0');
     for (std::uint64_t block = 0; block < object->block_count(); ++block) {
       const std::uint64_t first = block * cache::kBlockSize, length = object->block_length(block);
-      const bool intact = !truncated_meta && !touched.count(block);
+      const bool intact = !object_may_go && !touched.count(block);
       const bool present = object->has_block(block);
       if (intact && !present) __builtin_trap();  // an untouched block is not lost
       if (object->read(first, length, out.data())) {

@@ -65,7 +65,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (offset != 0 || length != expected.size) __builtin_trap();
     } else {
       auto range = vo::parse_content_range(head.header("content-range").value_or(""));
-      if (head.status != 206 || !range || range->first != offset || range->last != offset + length - 1) __builtin_trap();
+      if (head.status != 206 || !range || range->first != offset || range->last != offset + length - 1)
+        __builtin_trap();
     }
   } catch (const hfs::Error&) {
   }

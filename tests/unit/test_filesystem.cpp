@@ -590,8 +590,8 @@ BOOST_AUTO_TEST_CASE(names_that_cannot_be_file_names_are_skipped_the_rest_is_ser
   auto names = m.names({"numaster", "NGC4151", "60001111003", "hk"});
   capture.restore();
   // One log line for the one skipped name; the rest of the listing is served.
-  BOOST_TEST(capture.count("warn archive: skipping an entry of " + dir + " whose name cannot be a file name (256 bytes") ==
-             1u);
+  BOOST_TEST(capture.count("warn archive: skipping an entry of " + dir +
+                           " whose name cannot be a file name (256 bytes") == 1u);
   BOOST_TEST(names.count(std::string(255, 'y')) == 1);
   BOOST_TEST(names.count(std::string(256, 'x')) == 0);
   for (const auto& name : names) BOOST_TEST(name.size() <= 255u);

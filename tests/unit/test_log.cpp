@@ -25,7 +25,8 @@ BOOST_AUTO_TEST_CASE(control_characters_are_escaped) {
   BOOST_TEST(text::escape_controls(std::string("a\nwarn fake: b\r\t\x1b[31m\x7f", 22)) ==
              "a\\x0awarn fake: b\\x0d\\x09\\x1b[31m\\x7f");
   BOOST_TEST(text::escape_controls(std::string("nul\0!", 5)) == "nul\\x00!");
-  BOOST_TEST(text::escape_controls("\xC2\x9B" "2J") == "\\xc2\\x9b2J");   // C1 CSI in UTF-8
+  BOOST_TEST(text::escape_controls("\xC2\x9B"
+                                   "2J") == "\\xc2\\x9b2J");                            // C1 CSI in UTF-8
   BOOST_TEST(text::escape_controls("caf\xC3\xA9 \xC2\xA0") == "caf\xC3\xA9 \xC2\xA0");  // text stays
   BOOST_TEST(text::loggable("http://u:p@h/a\nb") == "http://h/a\\x0ab");
 }
