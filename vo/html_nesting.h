@@ -17,7 +17,7 @@ namespace hfs::vo::detail {
 
 struct HtmlLimits {
   // Open elements plus active formatting elements. Apache's pages are under 10 deep; the tree
-  // builder's cost per end tag grows with it (64: about 0.15 s of CPU per MiB at worst).
+  // builder's cost per end tag grows with it (64: about 0.3 s of CPU per MiB at worst).
   std::size_t depth = 64;
   std::size_t elements = 2'000'000;  // start tags in the page (an Apache line has 2 to 6)
   std::size_t attributes = 64;       // attributes of one tag

@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(hostile_pages_of_64_mib_parse_in_linear_time) {
   // 64 MiB of one attack; the figure printed is thread CPU time per MiB. The bound asserted is
   // the promise (under a second of CPU per MiB, with or without sanitizers), not a speed target:
   // measured in a RelWithDebInfo build on a loaded 2-core machine, the slowest (end tags under
-  // the deepest stack the guard lets through) takes about 0.15 s per MiB.
+  // the deepest stack the guard lets through) takes about 0.3 s per MiB.
   constexpr std::size_t kPage = 64u << 20;
   const std::string head = "<html><title>Index of /</title><body><pre>";
   const std::string listing_line = "<a href=\"x\">x</a> 2020-11-06 20:20 1K\n";
