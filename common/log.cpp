@@ -8,6 +8,8 @@
 
 #include <syslog.h>
 
+#include "common/text.h"
+
 namespace hfs::log {
 namespace {
 
@@ -52,8 +54,11 @@ void use_syslog(const char* identity) {
 
 bool enabled(Level level) { return static_cast<int>(level) >= threshold().load(std::memory_order_relaxed); }
 
-void write(Level level, std::string_view component, std::string_view message) {
+void write(Level level, std::string_view component, std::string_view raw_message) {
   if (!enabled(level)) return;
+  // Every line goes through here: URLs lose their user:password, and nothing a remote answer
+  // put in a message (a file name, a header) can break the line or reach a terminal raw.
+  const std::string message = text::loggable(raw_message);
   if (to_syslog().load(std::memory_order_relaxed)) {
     std::string line = std::string(name(level)) + " " + std::string(component) + ": " + std::string(message);
     syslog(syslog_priority(level), "%s", line.c_str());

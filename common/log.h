@@ -14,6 +14,8 @@ enum class Level { debug = 0, info = 1, warn = 2, error = 3 };
 void set_threshold(Level level);
 void use_syslog(const char* identity);
 bool enabled(Level level);
+// Writes one line; the message goes through text::loggable (credentials of URLs left out,
+// control characters escaped), so no log site has to remember to.
 void write(Level level, std::string_view component, std::string_view message);
 
 inline void debug(std::string_view component, std::string_view message) { write(Level::debug, component, message); }

@@ -22,4 +22,14 @@ std::optional<char> boolean_token(std::string_view token);
 // Seconds since the epoch as UTC text in a strftime format ("%Y-%m-%dT%H:%M:%SZ", an HTTP-date).
 std::string utc_text(std::int64_t seconds, const char* strftime_format);
 
+// The text with the credentials of every URL in it left out: "scheme://user:password@host/.."
+// becomes "scheme://host/..". URLs are found by their "://"; the user info is whatever precedes
+// the last '@' of the authority (up to the first '/', '?', '#', white space, quote or '<>').
+std::string redact_urls(std::string_view text);
+// Control characters (C0, DEL and the C1 range encoded as UTF-8) written as \xNN, so that a
+// name or URL from a remote answer cannot start a new log line or drive a terminal.
+std::string escape_controls(std::string_view text);
+// What log::write prints of a message: redact_urls, then escape_controls.
+std::string loggable(std::string_view text);
+
 }  // namespace hfs::text

@@ -65,6 +65,7 @@ void start_mount_context(MountContext& context) {
   vo::EngineOptions engine_options;
   engine_options.connections_per_host = options.connections;
   engine_options.user_agent = std::string("heasarcfs/") + HEASARCFS_VERSION;
+  engine_options.ca_info = options.ca_info.string();
   // A connect never waits longer than the whole operation may take.
   if (timeout.count() > 0) engine_options.connect_timeout = std::min(engine_options.connect_timeout, timeout);
   context.engine = vo::make_curl_engine(engine_options);

@@ -3,6 +3,9 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstring>
+
+#include <unistd.h>
 
 #include "common/error.h"
 #include "vo/s3_archive_client.h"
@@ -67,6 +70,8 @@ void apply_option(MountOptions& options, const std::string& option) {
       options.endpoints.authority.pop_back();
   } else if (key == "cache_dir") {
     options.cache_dir = require_value();
+  } else if (key == "cainfo") {
+    options.ca_info = require_value();
   } else if (key == "cache_size") {
     const auto& text = require_value();
     auto size = parse_size(text);
@@ -211,6 +216,12 @@ void finish_options(MountOptions& options, std::optional<std::string> xdg_cache_
     }
   }
   options.cache_dir = absolute_path(options.cache_dir);
+  if (!options.ca_info.empty()) {
+    options.ca_info = absolute_path(options.ca_info);
+    // Said now, in one line: curl would only fail each HTTPS request with a generic error.
+    if (::access(options.ca_info.c_str(), R_OK) != 0)
+      bad_option("option 'cainfo': cannot read '" + options.ca_info.string() + "': " + std::strerror(errno));
+  }
 }
 
 MountOptions parse_command_line(const std::vector<std::string>& args, std::optional<std::string> xdg_cache_home,
@@ -300,9 +311,10 @@ std::string usage_text(std::string_view program) {
          "  -V, --version      the version\n"
          "\n"
          "Options (-o):\n"
-         "  registry=URL       RegTAP (TAP) service (default http://reg.g-vo.org/tap)\n"
+         "  registry=URL       RegTAP (TAP) service (default https://reg.g-vo.org/tap)\n"
          "  resolver=URL       Sesame name resolver (default https://cds.unistra.fr/cgi-bin/nph-sesame/)\n"
          "  authority=IVOID    whose tables to show (default ivo://nasa.heasarc)\n"
+         "  cainfo=FILE        PEM CA certificates to verify HTTPS servers with (default: the system's)\n"
          "  cache_dir=DIR      persistent block cache (default $XDG_CACHE_HOME/heasarcfs or ~/.cache/heasarcfs)\n"
          "  cache_size=SIZE    cache limit, e.g. 512M, 10G (default 10G)\n"
          "  radius=ANGLE       default cone radius, e.g. 30arcsec, 5arcmin, 1deg (default 1deg)\n"

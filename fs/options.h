@@ -56,6 +56,9 @@ struct MountOptions {
   unsigned connections = 8;                // HTTP connections per host (transfer engine)
   ArchiveSource archive;                   // archive=
   std::vector<std::string> fuse_options;   // FUSE mount options passed through (allow_other, ...)
+  // cainfo=FILE: PEM certificates that HTTPS servers are verified against instead of the
+  // system's store (a private CA, a local mirror's self-signed certificate); absolute.
+  std::filesystem::path ca_info;
 };
 
 // Throws hfs::Error(EINVAL, "<one line naming the bad option>") for an unknown or malformed

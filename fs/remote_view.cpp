@@ -301,7 +301,14 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::stri
       listing->entries.push_back(std::move(archive_entry));
     }
     // Index pages round sizes ("1.7M"); exact sizes come from one HEAD per file, all of one
-    // directory sent together with bounded parallelism.
+    // directory sent together with bounded parallelism, for the first kMaxSizesPerListing files.
+    const std::size_t file_count = file_urls.size();
+    if (file_count > kMaxSizesPerListing) {
+      log::info("archive", std::to_string(file_count) + " files in " + dir_url + ": the sizes of the first " +
+                               std::to_string(kMaxSizesPerListing) +
+                               " looked up now, the others on their first lookup");
+      file_urls.resize(kMaxSizesPerListing);
+    }
     auto stats = archive_->stat_many(file_urls, max_parallel_stats_,
                                      CallContext{SteadyClock::now() + ttls_.stat_fan_out, nullptr});
     const std::int64_t listed_at = now_ms();
@@ -309,6 +316,7 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::stri
     std::string first_failure;
     for (auto& entry : listing->entries) {
       if (entry.is_dir) continue;
+      if (next == stats.size()) break;  // beyond the cap: looked up alone when first asked for
       auto& result = stats.at(next++);
       if (result.info) {
         entry.object = result.info;
@@ -322,7 +330,7 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::stri
       }
     }
     if (failed > 0)
-      log::warn("archive", std::to_string(failed) + " of " + std::to_string(file_urls.size()) + " sizes in " + dir_url +
+      log::warn("archive", std::to_string(failed) + " of " + std::to_string(stats.size()) + " sizes in " + dir_url +
                                " unknown (their lookups fail for " + std::to_string(ttls_.failed_stat.count()) +
                                " s), first: " + first_failure);
     return std::shared_ptr<const ArchiveListing>(std::move(listing));

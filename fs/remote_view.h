@@ -88,6 +88,11 @@ struct ArchiveListing {
   const ArchiveEntry* find(const std::string& name) const;
 };
 
+// The sizes of at most this many files of one listing are looked up (HEADs, 16 at a time)
+// when the listing is made; a file beyond them gets its size on its own first lookup (one
+// HEAD then), so a directory of 10^5 files costs 1024 HEADs to list, not 10^5.
+inline constexpr std::size_t kMaxSizesPerListing = 1024;
+
 // Whether a name from a remote listing or the registry can be a name in the tree: 1 to 255
 // bytes (NAME_MAX), no '/', no NUL, not "." or "..". Others are skipped with a log line, so
 // nothing is listed that cannot be looked up.

@@ -85,6 +85,7 @@ class EngineCore {
     settings_.connect_timeout = options.connect_timeout;
     settings_.max_redirects = options.max_redirects;
     settings_.user_agent = options.user_agent;
+    settings_.ca_info = options.ca_info;
     multi_ = curl_multi_init();
     if (!multi_) throw Error(ENOMEM, "curl_multi_init failed");
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(connections_per_host_ * kHostsKept));

@@ -67,13 +67,16 @@ int errno_for(CURLcode code) {
 }
 
 std::string describe(const HttpRequest& request) {
+  std::string url = text::redact_urls(request.url);
   switch (request.method) {
-    case HttpRequest::Method::head: return "HEAD " + request.url;
-    case HttpRequest::Method::post: return "POST " + request.url;
+    case HttpRequest::Method::head: return "HEAD " + url;
+    case HttpRequest::Method::post: return "POST " + url;
     case HttpRequest::Method::get: break;
   }
-  return "GET " + request.url;
+  return "GET " + url;
 }
+
+bool is_https(std::string_view url) { return url.size() >= 8 && text::iequals(url.substr(0, 8), "https://"); }
 
 std::string host_key(const std::string& url) {
   std::unique_ptr<CURLU, UrlDeleter> parsed(curl_url());
@@ -90,7 +93,10 @@ Slist configure_request(CURL* easy, const HttpRequest& request, const EasySettin
   Slist headers;
   curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  // No https -> http redirect: what TLS protects must not be handed over to plain text.
+  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, is_https(request.url) ? "https" : "http,https");
+  // NULL restores the system's store on a reused handle.
+  curl_easy_setopt(easy, CURLOPT_CAINFO, settings.ca_info.empty() ? nullptr : settings.ca_info.c_str());
   curl_easy_setopt(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);  // no SIGALRM for DNS timeouts in threads
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, 1L);

@@ -22,8 +22,11 @@ void ensure_global_init();
 // The errno of a failed transfer, from the CURLcode only (never from curl's message text).
 int errno_for(CURLcode code);
 
-// "GET <url>", as error messages name a request.
+// "GET <url>", as error messages name a request (any user:password@ in the URL left out).
 std::string describe(const HttpRequest& request);
+
+// True when the URL's scheme is https (case-insensitive).
+bool is_https(std::string_view url);
 
 // "scheme://host:port" (default port filled in, host lower-cased): what the engine counts
 // connection slots against. "" when the URL does not parse (curl then fails it with EINVAL).
@@ -40,10 +43,13 @@ struct EasySettings {
   long max_redirects = 5;
   std::string user_agent;
   long receive_buffer_bytes = 256 * 1024;
+  std::string ca_info;  // CURLOPT_CAINFO: PEM file of CAs to verify servers with; "" = the system's
 };
 
 // Sets the request (method, URL, range, headers, POST body) and the fixed options (HTTP/1.1,
-// redirects, protocols, user agent, connect timeout, no signals) on a fresh or reset handle.
+// redirects, protocols, user agent, connect timeout, CA file, no signals) on a fresh or reset
+// handle. A request that starts on https:// may only be redirected to https:// (a downgrade to
+// http fails the transfer: see outcome() in vo/curl_transfer.cpp); one on http:// may go to either.
 // The returned header list and `request` must outlive the transfer. Callbacks, error buffer
 // and private pointer are the caller's. Throws hfs::Error(ENOMEM) when a list cannot grow.
 Slist configure_request(CURL* easy, const HttpRequest& request, const EasySettings& settings);

@@ -94,6 +94,17 @@ std::exception_ptr outcome(Transfer& transfer, CURLcode code) {
     // attempt may connect.
     return std::make_exception_ptr(TransientError(ETIMEDOUT, describe(transfer.request) + ": " + detail));
   }
+  long status = 0;
+  curl_easy_getinfo(transfer.easy, CURLINFO_RESPONSE_CODE, &status);
+  if (code == CURLE_UNSUPPORTED_PROTOCOL && status >= 300 && status < 400) {
+    // A redirect to a scheme configure_request does not allow: https -> http (or ftp:, file:).
+    // Refused, like a bad certificate, and not worth a retry.
+    // The redirect's own head is the last one collected (collect_header_line).
+    auto target = transfer.head.header("location");
+    return std::make_exception_ptr(Error(EACCES, describe(transfer.request) + ": redirect to " +
+                                                     target.value_or("another scheme") +
+                                                     " refused (an https request is only followed to https)"));
+  }
   return std::make_exception_ptr(Error(errno_for(code), describe(transfer.request) + ": " + detail));
 }
 

@@ -2,12 +2,14 @@
 // is one interactive transfer whose answer is collected in memory, and the calling thread
 // waits on a condition variable until the engine says it is done, or until the request's
 // CancelToken fires (then it returns at once with ECANCELED and the transfer is cancelled).
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <string>
 
 #include "common/error.h"
+#include "common/log.h"
 #include "common/thread_annotations.h"
 #include "vo/curl_request.h"
 #include "vo/http_transport.h"
@@ -53,15 +55,18 @@ class EngineTransport final : public HttpTransport {
       pending->response.headers = head.headers;
       return true;
     };
-    callbacks.on_body = [pending, max = max_body_bytes_, what = curl::describe(request)](std::string_view bytes) {
+    const std::uint64_t cap = request.max_body > 0 ? std::min(request.max_body, max_body_bytes_) : max_body_bytes_;
+    callbacks.on_body = [pending, cap, kind = std::string(request.answer_kind),
+                         what = curl::describe(request)](std::string_view bytes) {
       std::string& body = pending->response.body;
       if (pending->body_limit > 0 && body.size() + bytes.size() > pending->body_limit) {
         body.append(bytes.substr(0, pending->body_limit - body.size()));
         pending->body_cut = true;
         return false;  // the engine closes that connection: the rest of the body is not read
       }
-      if (body.size() + bytes.size() > max)
-        throw Error(EFBIG, what + ": body larger than " + std::to_string(max) + " bytes");
+      if (body.size() + bytes.size() > cap)
+        throw Error(EFBIG, what + ": answer larger than " + std::to_string(cap) + " bytes, the cap for " + kind +
+                               " answers; not read further");
       body.append(bytes);
       return true;
     };
@@ -98,7 +103,17 @@ class EngineTransport final : public HttpTransport {
       pending->response.body_truncated = true;  // the caller asked for no more than that
       return std::move(pending->response);
     }
-    if (error) std::rethrow_exception(error);
+    if (error) {
+      try {
+        std::rethrow_exception(error);
+      } catch (const Error& failure) {
+        // Said once here, where the reason is known: the caller sees only "File too large"
+        // (over the answer kind's cap) or "Permission denied" (a certificate that does not
+        // verify, an https -> http redirect), which the FUSE edge logs at debug.
+        if (failure.errnum() == EFBIG || failure.errnum() == EACCES) log::warn("http", failure.what());
+        throw;
+      }
+    }
     return std::move(pending->response);
   }
 
@@ -130,6 +145,7 @@ std::unique_ptr<HttpTransport> make_curl_transport(const CurlTransportOptions& o
   engine_options.stall_timeout = options.stall_timeout;
   engine_options.max_redirects = options.max_redirects;
   engine_options.user_agent = options.user_agent;
+  engine_options.ca_info = options.ca_info;
   return make_engine_transport(make_curl_engine(engine_options), options.timeout, options.max_body_bytes);
 }
 

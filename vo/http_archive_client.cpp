@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/parallel.h"
 #include "vo/archive_client.h"
+#include "vo/body_caps.h"
 #include "vo/range_answer.h"
 
 namespace hfs::vo {
@@ -58,6 +59,8 @@ class HttpArchiveClient final : public ArchiveClient {
   std::vector<IndexEntry> list(const std::string& dir_url) override {
     HttpRequest request;
     request.url = dir_url;
+    request.max_body = body_cap::index_page;
+    request.answer_kind = "index page";
     auto response = perform(request);
     if (!is_success(response.status)) throw_for_status("listing", dir_url, response.status);
     // Entries resolve against the page's final URL (a redirect may have added the '/').

@@ -38,6 +38,11 @@ struct HttpRequest {
   // is closed, not reused): a size probe or a range read answered with a whole multi-GB file
   // stops after the first bytes instead of downloading it. 0 = the whole body, up to the cap.
   std::uint64_t body_limit = 0;
+  // What the answer is ("registry", "Sesame", "cone search", "DataLink", "index page") and the
+  // cap of that kind (vo/body_caps.h): a longer body fails the request with EFBIG and one warn
+  // line. 0 = the transport's own cap (max_body_bytes).
+  std::uint64_t max_body = 0;
+  const char* answer_kind = "answer";
   // The filesystem call (or background job) this request serves: its deadline bounds the
   // request together with `timeout`, and cancelling its token ends the request (ECANCELED).
   // Transports that predate the engine ignore the token.
@@ -102,6 +107,7 @@ struct CurlTransportOptions {
   long max_redirects = 5;                      // more -> ELOOP
   std::uint64_t max_body_bytes = 64ull << 20;  // a larger body -> EFBIG (bounds memory)
   unsigned connections_per_host = 8;           // kept alive and reused
+  std::string ca_info;                         // PEM file of CAs for HTTPS; "" = the system's
 };
 
 // A libcurl-backed transport with a transfer engine of its own (make_curl_engine plus

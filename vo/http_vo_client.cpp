@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/text.h"
+#include "vo/body_caps.h"
 #include "vo/sesame.h"
 #include "vo/vo_client.h"
 #include "vo/votable.h"
@@ -61,6 +62,8 @@ class HttpVoClient final : public VoClient {
   SkyPosition resolve(const std::string& object_name) override {
     HttpRequest request;
     request.url = sesame_url(endpoints_.resolver, object_name);
+    request.max_body = body_cap::sesame;
+    request.answer_kind = "Sesame";
     auto response = perform(request);
     auto position = parse_sesame(response.body);
     if (!position && !is_sesame_answer(response.body)) {
@@ -74,6 +77,8 @@ class HttpVoClient final : public VoClient {
   ConeResult cone_search(const TableService& table, const SkyPosition& center, double radius_deg) override {
     HttpRequest request;
     request.url = cone_search_url(table.cone_url, center, radius_deg);
+    request.max_body = body_cap::cone_search;
+    request.answer_kind = "cone search";
     auto response = perform(request);
     return with_url_context(request.url, [&] { return parse_cone_result(parse_votable(response.body)); });
   }
@@ -83,6 +88,8 @@ class HttpVoClient final : public VoClient {
     if (!url) return {};
     HttpRequest request;
     request.url = *url;
+    request.max_body = body_cap::datalink;
+    request.answer_kind = "DataLink";
     auto response = perform(request);
     return with_url_context(request.url, [&] { return parse_datalinks(parse_votable(response.body)); });
   }
@@ -96,6 +103,8 @@ class HttpVoClient final : public VoClient {
     request.url += "sync";
     request.body = tap_sync_form(adql);
     request.content_type = "application/x-www-form-urlencoded";
+    request.max_body = body_cap::registry;
+    request.answer_kind = "registry";
     auto response = perform(request);
     return with_url_context(request.url, [&] { return parse_regtap_cone_tables(parse_votable(response.body)); });
   }

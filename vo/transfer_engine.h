@@ -113,6 +113,7 @@ struct EngineOptions {
   // enough that a walk with the services down costs one attempt, short enough that a service
   // that comes back is used again soon. 0 = off.
   std::chrono::milliseconds down_host_hold{5000};
+  std::string ca_info;  // PEM file of CAs HTTPS servers are verified against; "" = the system's
 };
 
 std::shared_ptr<TransferEngine> make_curl_engine(const EngineOptions& options);

@@ -32,7 +32,9 @@ class VoClient {
 };
 
 struct VoEndpoints {
-  std::string registry = "http://reg.g-vo.org/tap";                     // RegTAP TAP base
+  // RegTAP TAP base. pyvo's default is the same registry over plain http; https here, so that
+  // the answer that decides where every later request goes cannot be altered on the way.
+  std::string registry = "https://reg.g-vo.org/tap";
   std::string resolver = "https://cds.unistra.fr/cgi-bin/nph-sesame/";  // Sesame base
   std::string authority = "ivo://nasa.heasarc";
 };

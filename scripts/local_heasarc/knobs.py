@@ -5,13 +5,16 @@ Knobs are settable at start (command-line flags) and while running (control endp
   latency_ms   float  added to every request before its answer starts
   rate_kib     float  cap of the response byte rate, per connection, in KiB/s (0 = none);
                       paced from the first body byte, after the latency (see Throttle)
-  fault        str    none | 5xx | reset | truncate | ignore_range | hang
+  fault        str    none | 5xx | reset | truncate | ignore_range | hang | mix (each faulted
+                      request gets one of 5xx, reset, truncate, ignore_range at random)
   fault_path   str    only requests whose path (with query) matches: a regex matched at the
                       start of the path ("^" implied), or a plain prefix of it; "" = all
   fault_count  int    apply the fault to the next N matching requests only, then fault=none;
                       null = every matching request
   fault_skip   int    let the first K matching requests through untouched before counting
                       (fault_skip=1, fault_count=1: "the 2nd GET of this file fails")
+  fault_probability  float  a matching request is faulted with this probability (default 1;
+                      0.1: "10 % of archive requests faulted"); skipped ones are not counted
   datalink_directory_content_type  str  content_type of DataLink's directory row
                       (default "directory"; "text/html" reproduces the 2026 drift)
   s3_page_keys int    entries per ListObjectsV2 page of the S3 endpoint (1..1000, default
@@ -28,11 +31,13 @@ kept in memory (GET <control>/log) and appended, one JSON line each, to --reques
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
 
-FAULTS = ("none", "5xx", "reset", "truncate", "ignore_range", "hang")
+FAULTS = ("none", "5xx", "reset", "truncate", "ignore_range", "hang", "mix")
+MIXED_FAULTS = ("5xx", "reset", "truncate", "ignore_range")
 
 DEFAULTS = {
     "latency_ms": 0.0,
@@ -41,6 +46,7 @@ DEFAULTS = {
     "fault_path": "",
     "fault_count": None,
     "fault_skip": 0,
+    "fault_probability": 1.0,
     "datalink_directory_content_type": "directory",
     "s3_page_keys": 1000,
     "archive_validators": True,
@@ -54,6 +60,14 @@ class KnobError(ValueError):
 def _validate(name: str, value):
     if name not in DEFAULTS:
         raise KnobError(f"unknown knob {name!r} (known: {', '.join(DEFAULTS)})")
+    if name == "fault_probability":
+        try:
+            v = 1.0 if value is None else float(value)
+        except (TypeError, ValueError):
+            raise KnobError(f"fault_probability must be a number, not {value!r}")
+        if not 0.0 <= v <= 1.0:
+            raise KnobError("fault_probability must be between 0 and 1")
+        return v
     if name in ("latency_ms", "rate_kib"):
         if value is None:
             return 0.0
@@ -121,6 +135,7 @@ class Knobs:
         self._lock = threading.Lock()
         self._values = dict(DEFAULTS)
         self._rx = None
+        self._random = random.Random(8)   # reproducible sequences of faults
         if initial:
             self.update(initial)
 
@@ -159,6 +174,8 @@ class Knobs:
             if self._values["fault_skip"] > 0:
                 self._values["fault_skip"] -= 1
                 return "none"
+            if self._values["fault_probability"] < 1.0 and self._random.random() >= self._values["fault_probability"]:
+                return "none"
             count = self._values["fault_count"]
             if count is not None:
                 if count <= 0:
@@ -169,6 +186,8 @@ class Knobs:
                 if count == 0:
                     self._values["fault"] = "none"
                     self._values["fault_count"] = None
+            if fault == "mix":
+                return self._random.choice(MIXED_FAULTS)
             return fault
 
 

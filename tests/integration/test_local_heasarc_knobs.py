@@ -206,6 +206,24 @@ class Faults(Base):
         faults = [e["fault"] for e in H.requests_for(re.escape(target) + "$")]
         self.assertEqual(faults, [None, "5xx", None])
 
+    def test_fault_probability_and_mix(self):
+        small = min(FILES, key=lambda p: FILES[p][0])
+        H.set_knobs(fault="5xx", fault_path=re.escape(small), fault_probability=0.25)
+        statuses = [get(small)[0] for _ in range(200)]
+        # Binomial(200, 0.25): mean 50, sd 6.1; these bounds are 5 sd away.
+        self.assertTrue(20 <= statuses.count(503) <= 80, statuses.count(503))
+        self.assertEqual(statuses.count(503) + statuses.count(200), 200)
+        H.clear_log()
+        H.set_knobs(fault="mix", fault_probability=1)
+        for _ in range(40):
+            try:
+                get(small, {"Range": "bytes=0-9"})
+            except (OSError, http.client.HTTPException):
+                pass                                          # reset or truncated: expected
+        kinds = {e["fault"] for e in H.requests_for(re.escape(small) + "$")}
+        self.assertTrue(kinds <= {"5xx", "reset", "truncate", "ignore_range"}, kinds)
+        self.assertGreaterEqual(len(kinds), 3, kinds)
+
     def test_prefix_fault_path(self):
         H.set_knobs(fault="5xx", fault_path="/xamin/")
         self.assertEqual(get("/xamin/vo/datalink/numaster?ID=" + OBSID)[0], 503)
@@ -213,7 +231,7 @@ class Faults(Base):
 
     def test_bad_knobs_are_refused(self):
         for payload in ({"fault": "explode"}, {"nope": 1}, {"latency_ms": -1},
-                        {"fault_path": "("}):
+                        {"fault_path": "("}, {"fault_probability": 2}):
             req = urllib.request.Request(H.control + "knobs", data=json.dumps(payload).encode(),
                                          method="POST")
             with self.assertRaises(urllib.error.HTTPError) as cm:

@@ -8,6 +8,7 @@
 #include "tests/support/cpu_time.h"
 #include "tests/support/samples.h"
 #include "vo/autoindex.h"
+#include "vo/html_nesting.h"
 
 using namespace hfs::vo;
 using hfs::test::read_sample;
@@ -230,6 +231,97 @@ BOOST_AUTO_TEST_CASE(hostile_nesting_is_refused_quickly) {
   auto entries = parse_autoindex(sloppy, "http://h/d/");
   BOOST_TEST_REQUIRE(entries.size() == 1u);
   BOOST_TEST(*entries[0].approx_size == 1024u);
+}
+
+BOOST_AUTO_TEST_CASE(hostile_pages_of_64_mib_parse_in_linear_time) {
+  // A page is read whole (up to the index-page body cap, 64 MiB) and then parsed: whatever it
+  // holds, the guard and gumbo together must take time in proportion to its size. Each page is
+  // 64 MiB of one attack; the figure printed is thread CPU time per MiB. The bound asserted is
+  // the promise (under a second of CPU per MiB, with or without sanitizers), not a speed target:
+  // measured in a RelWithDebInfo build on a loaded 2-core machine, the slowest (end tags under
+  // the deepest stack the guard lets through) takes about 0.3 s per MiB.
+  constexpr std::size_t kPage = 64u << 20;
+  const std::string head = "<html><title>Index of /</title><body><pre>";
+  const std::string listing_line = "<a href=\"x\">x</a> 2020-11-06 20:20 1K\n";
+  auto fill = [&](std::string start, const std::string& unit, const std::string& end = "") {
+    while (start.size() + unit.size() + end.size() <= kPage) start += unit;
+    return start + end;
+  };
+  struct Attack {
+    const char* what;
+    std::function<std::string()> page;
+    bool refused;  // by the guard (EPROTO, naming its limit), else parsed
+  };
+  std::vector<Attack> attacks = {
+      {"deep nesting", [&] { return fill(head, "<div>"); }, true},
+      {"unclosed formatting elements, re-opened", [&] { return fill(head, "<p><b x=1>x</p>"); }, true},
+      {"many unclosed tags", [&] { return fill(head, "<p><br><img src=x>x<li>"); }, true},
+      {"many attributes on one tag", [&] { return fill(head + "<a", " a=1 b c='>'"); }, true},
+      {"end tags under a stack near the limit",  // each one makes the tree builder walk the whole stack
+       [&] {
+         std::string open_b;
+         for (int i = 0; i < 29; ++i) open_b += "<b>";  // 29 open + 29 active formatting elements
+         return fill(head + open_b, "</x></i>", listing_line);
+       },
+       false},
+      {"a huge attribute", [&] { return fill(head + "<a href=\"x\" title=\"", "A", "\">x</a> 2020-11-06 20:20 1K\n"); },
+       false},
+      {"a huge text", [&] { return fill(head + listing_line, "text &amp; more ", "\n" + listing_line); }, false},
+      {"a long listing",  // Apache's lines: about 1.3 million entries
+       [&] {
+         return fill(head,
+                     "<img src=\"/icons/unknown.gif\" alt=\"[   ]\"> <a href=\"nu60001111003A01_cl.evt.gz\">"
+                     "nu60001111003A01_cl.evt.gz</a>  2020-11-06 20:20  3.4K\n");
+       },
+       false},
+  };
+  for (const auto& attack : attacks) {
+    std::string html = attack.page();
+    BOOST_TEST_REQUIRE(html.size() <= kPage);
+    BOOST_TEST_REQUIRE(html.size() > kPage - 64);
+    std::string outcome;
+    auto cost = hfs::test::least_cpu_time(1, [&] {
+      try {
+        auto entries = parse_autoindex(html, "http://h/");
+        outcome = std::to_string(entries.size()) + " entries";
+      } catch (const hfs::Error& error) {
+        BOOST_TEST(error.errnum() == EPROTO);
+        outcome = error.what();
+      }
+    });
+    const double seconds_per_mib = std::chrono::duration<double>(cost).count() / (double(html.size()) / (1 << 20));
+    BOOST_TEST_MESSAGE(attack.what << ": " << seconds_per_mib * 1000 << " ms of CPU per MiB (" << outcome << ")");
+    BOOST_TEST(seconds_per_mib < 1.0, attack.what << ": " << seconds_per_mib << " s per MiB");
+    if (attack.refused) {
+      BOOST_TEST(outcome.find("autoindex: ") == 0, attack.what << ": " << outcome);
+    } else {
+      BOOST_TEST(outcome.find(" entries") != std::string::npos, attack.what << ": " << outcome);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(the_guard_refuses_by_its_limits_and_names_them) {
+  using hfs::vo::detail::html_refusal;
+  hfs::vo::detail::HtmlLimits limits{.depth = 8, .elements = 20, .attributes = 3};
+  BOOST_TEST(!html_refusal("<pre><a href=x title=y>x</a></pre>", limits));
+  BOOST_TEST(*html_refusal("<div><div><div><div><div><div><div><div><div>", limits) ==
+             "HTML nested deeper than 8 elements");
+  // Closed elements do not add up; a '>' or '<' inside a quoted value is no tag.
+  BOOST_TEST(
+      !html_refusal("<div></div><div></div><div></div><div></div><div></div><div></div><div></div>"
+                    "<div></div><div></div><a title='<div><div><div><div><div><div><div><div><div>'>",
+                    limits));
+  BOOST_TEST(*html_refusal("<a a=1 b c='>' d>", limits) == "a tag with more than 3 attributes");
+  BOOST_TEST(!html_refusal("<a a=1 b c='>'>", limits));
+  std::string many;
+  for (int i = 0; i < 21; ++i) many += "<br>";
+  BOOST_TEST(*html_refusal(many, limits) == "more than 20 elements");
+  // An unknown end tag cannot close past a special element, nor a formatting one past a <div>.
+  BOOST_TEST(*html_refusal("<x><div></x><b><b><b></b></b><p><p><p><i><i><i><i>", limits) ==
+             "HTML nested deeper than 8 elements");
+  BOOST_TEST(!html_refusal("<x><y><z></x><x><y><z></x><x><y><z></x><x><y><z></x>", limits));
+  BOOST_TEST(!html_refusal("<ul><li><li><li><li><li><li><li><li><li><li></ul>", limits));
+  BOOST_TEST(!html_refusal("<table><tr><td>1<td>2<tr><td>3<td>4<tr><td>5</table>", limits));
 }
 
 BOOST_AUTO_TEST_CASE(large_listings) {

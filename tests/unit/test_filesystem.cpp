@@ -20,6 +20,7 @@
 #include "tests/support/fake_clients.h"
 #include "tests/support/gate.h"
 #include "tests/support/memory_object_store.h"
+#include "tests/support/stderr_capture.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/thread_state.h"
 
@@ -585,7 +586,12 @@ BOOST_AUTO_TEST_CASE(names_that_cannot_be_file_names_are_skipped_the_rest_is_ser
   const std::string dir = "http://fake/FTP/nustar/data/obs/00/6//60001111003/hk/";
   m.heasarc.archive->add_file(dir + std::string(256, 'x'), "too long");
   m.heasarc.archive->add_file(dir + std::string(255, 'y'), "just fits");
+  test::StderrCapture capture;
   auto names = m.names({"numaster", "NGC4151", "60001111003", "hk"});
+  capture.restore();
+  // One log line for the one skipped name; the rest of the listing is served.
+  BOOST_TEST(capture.count("warn archive: skipping an entry of " + dir +
+                           " whose name cannot be a file name (256 bytes") == 1u);
   BOOST_TEST(names.count(std::string(255, 'y')) == 1);
   BOOST_TEST(names.count(std::string(256, 'x')) == 0);
   for (const auto& name : names) BOOST_TEST(name.size() <= 255u);
@@ -593,6 +599,34 @@ BOOST_AUTO_TEST_CASE(names_that_cannot_be_file_names_are_skipped_the_rest_is_ser
   BOOST_TEST(!fs::is_usable_name(std::string("a\0b", 3)));
   BOOST_TEST(!fs::is_usable_name(".."));
   BOOST_TEST(!fs::is_usable_name(""));
+}
+
+BOOST_AUTO_TEST_CASE(a_listing_looks_up_a_bounded_number_of_sizes_the_rest_lazily) {
+  Mount m;
+  const std::string dir = "http://fake/FTP/nustar/data/obs/00/6//60001111003/hk/";
+  const std::size_t extra = fs::kMaxSizesPerListing + 6;
+  for (std::size_t i = 0; i < extra; ++i) m.heasarc.archive->add_file(dir + "f" + std::to_string(i) + ".fits", "1234");
+  const std::vector<std::string> hk = {"numaster", "NGC4151", "60001111003", "hk"};
+  m.walk(hk);
+  const int before = m.heasarc.archive->stat_calls;
+  test::StderrCapture capture;
+  auto names = m.names(hk);
+  capture.restore();
+  BOOST_TEST(names.size() >= extra);  // every name is listed
+  // The hk directory's own files plus the extra: at most the cap of them stat'ed.
+  BOOST_TEST(m.heasarc.archive->stat_calls - before == static_cast<int>(fs::kMaxSizesPerListing));
+  BOOST_TEST(capture.count("info archive: ") == 1u);
+  BOOST_TEST(capture.count("the sizes of the first " + std::to_string(fs::kMaxSizesPerListing) + " looked up now") ==
+             1u);
+  // A file beyond the cap: its size comes with its own lookup, one HEAD.
+  std::size_t unsized = 0;
+  for (std::size_t i = 0; i < extra; ++i) {
+    auto entry = m.filesystem->lookup(m.walk(hk), "f" + std::to_string(i) + ".fits");
+    BOOST_TEST(entry.attributes.size == 4u);
+  }
+  unsized = static_cast<std::size_t>(m.heasarc.archive->stat_calls - before) - fs::kMaxSizesPerListing;
+  BOOST_TEST(unsized >= 6u);
+  BOOST_TEST(unsized <= 6u + 16u);  // the hk directory's own files may sort after the extra ones
 }
 
 BOOST_AUTO_TEST_CASE(a_failed_size_is_remembered_so_an_ls_l_storm_costs_one_lookup) {

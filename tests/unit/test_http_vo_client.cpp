@@ -20,7 +20,7 @@ using hfs::test::read_sample;
 
 namespace {
 
-const std::string kRegistrySync = "http://reg.g-vo.org/tap/sync";
+const std::string kRegistrySync = "https://reg.g-vo.org/tap/sync";
 const std::string kNumasterCone = "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=numaster&";
 const vo::SkyPosition kNgc4151{182.63573325, 39.40585097};
 

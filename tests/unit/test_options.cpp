@@ -3,6 +3,9 @@
 
 #include "common/error.h"
 #include "fs/options.h"
+#include "tests/support/temp_dir.h"
+
+#include <fstream>
 
 using hfs::fs::parse_command_line;
 using hfs::fs::parse_size;
@@ -28,7 +31,8 @@ std::string error_of(std::vector<std::string> args) {
 BOOST_AUTO_TEST_CASE(defaults_point_at_the_real_services) {
   auto options = parse({"/mnt/heasarc"});
   BOOST_TEST(options.mountpoint == "/mnt/heasarc");
-  BOOST_TEST(options.endpoints.registry == "http://reg.g-vo.org/tap");
+  BOOST_TEST(options.endpoints.registry == "https://reg.g-vo.org/tap");  // pyvo: http
+  BOOST_TEST(options.ca_info.empty());
   BOOST_TEST(options.endpoints.resolver == "https://cds.unistra.fr/cgi-bin/nph-sesame/");
   BOOST_TEST(options.endpoints.authority == "ivo://nasa.heasarc");
   BOOST_TEST(options.cache_dir.string() == "/home/astro/.cache/heasarcfs");
@@ -105,6 +109,18 @@ BOOST_AUTO_TEST_CASE(relative_paths_become_absolute) {
   BOOST_TEST(home.cache_dir == cwd / "astro" / ".cache" / "heasarcfs");
   BOOST_TEST(parse({"/mnt/heasarc/"}).mountpoint == "/mnt/heasarc");
   BOOST_TEST(parse({"/"}).mountpoint == "/");
+}
+
+BOOST_AUTO_TEST_CASE(cainfo_is_made_absolute_and_must_be_readable) {
+  hfs::test::TempDir dir;
+  std::ofstream(dir.path() / "ca.pem") << "-----BEGIN CERTIFICATE-----\n";
+  auto options = parse({"/mnt", "-o", "cainfo=" + (dir.path() / "." / "ca.pem").string()});
+  BOOST_TEST(options.ca_info == dir.path() / "ca.pem");
+  // A missing file is said at once, in one line naming the option, not by every HTTPS request.
+  auto missing = (dir.path() / "nope.pem").string();
+  auto message = error_of({"/mnt", "-o", "cainfo=" + missing});
+  BOOST_TEST(message.find("option 'cainfo': cannot read '" + missing + "'") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "cainfo="}).find("'cainfo' needs a value") != std::string::npos);
 }
 
 // What mount(8) and mount.fuse3 hand the filesystem: `mount -t fuse.heasarcfs heasarcfs /mnt
