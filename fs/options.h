@@ -38,6 +38,7 @@ struct MountOptions {
   double radius_deg = 1.0;                 // pyvo's default cone radius
   std::chrono::seconds timeout{60};        // deadline of one remote operation
   unsigned connections = 8;                // HTTP connections per host (transfer engine)
+  std::vector<std::string> proxies;        // proxy=URL[;URL...]: forward proxies, tried in order
   std::vector<std::string> fuse_options;   // FUSE mount options passed through (allow_other, ...)
 };
 

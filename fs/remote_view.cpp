@@ -58,12 +58,14 @@ Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& fli
     try {
       Value value = fetch();
       cache.put(key, value, ttl);
+      stale_.clear(key);
       return value;
     } catch (const Error& error) {
       // ENOENT is an answer, not a failure: never paper over it with an old value.
       if (error.errnum() != ENOENT) {
         if (auto stale = cache.get_stale(key)) {
           log::warn("remote", "serving the last good answer for " + key + " (refresh failed: " + error.what() + ")");
+          stale_.mark(key);
           return *stale;
         }
       }
