@@ -44,26 +44,26 @@ BOOST_AUTO_TEST_CASE(order_failover_and_skip_time) {
   vo::ProxyList list({"http://a:1", "http://b:2", "http://c:3"}, "archive.local", [&] { return now; });
   BOOST_TEST(list.applies_to("https://heasarc.gsfc.nasa.gov/FTP/x"));
   BOOST_TEST(!list.applies_to("http://archive.local/FTP/x"));
-  BOOST_TEST(list.choose(0) == std::optional<std::size_t>(0));
+  BOOST_TEST((list.choose(0) == std::optional<std::size_t>(0)));
   // a fails for one request: it tries b; everyone skips a from now on.
   list.mark_failed(0);
-  BOOST_TEST(list.choose(0b001) == std::optional<std::size_t>(1));
-  BOOST_TEST(list.choose(0) == std::optional<std::size_t>(1));
+  BOOST_TEST((list.choose(0b001) == std::optional<std::size_t>(1)));
+  BOOST_TEST((list.choose(0) == std::optional<std::size_t>(1)));
   // b fails too: c.
   list.mark_failed(1);
-  BOOST_TEST(list.choose(0) == std::optional<std::size_t>(2));
+  BOOST_TEST((list.choose(0) == std::optional<std::size_t>(2)));
   // Every proxy skipped: the skipped ones are tried again, in order, by a fresh request.
   list.mark_failed(2);
-  BOOST_TEST(list.choose(0) == std::optional<std::size_t>(0));
-  BOOST_TEST(list.choose(0b011) == std::optional<std::size_t>(2));
+  BOOST_TEST((list.choose(0) == std::optional<std::size_t>(0)));
+  BOOST_TEST((list.choose(0b011) == std::optional<std::size_t>(2)));
   BOOST_TEST(!list.choose(0b111).has_value());
   // The skip ends kProxySkip after the failure.
   now += vo::kProxySkip - 1s;
   list.mark_failed(2);  // c failed later: skipped longer
   now += 1s;
-  BOOST_TEST(list.choose(0) == std::optional<std::size_t>(0));
-  BOOST_TEST(list.choose(0b001) == std::optional<std::size_t>(1));
-  BOOST_TEST(list.choose(0b011) == std::optional<std::size_t>(2));
+  BOOST_TEST((list.choose(0) == std::optional<std::size_t>(0)));
+  BOOST_TEST((list.choose(0b001) == std::optional<std::size_t>(1)));
+  BOOST_TEST((list.choose(0b011) == std::optional<std::size_t>(2)));
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_list_routes_nothing) {

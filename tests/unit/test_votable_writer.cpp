@@ -25,7 +25,7 @@ void check_same_field(const VoField& written, const VoField& original) {
   BOOST_TEST(written.precision == original.precision);
   BOOST_TEST(written.width == original.width);
   BOOST_TEST(written.description == original.description);
-  BOOST_TEST(written.null_value == original.null_value);
+  BOOST_TEST((written.null_value == original.null_value));
 }
 
 std::vector<std::size_t> all_rows(const VoTableData& table) {
@@ -40,7 +40,7 @@ std::vector<std::size_t> all_rows(const VoTableData& table) {
 // DataLink service.
 BOOST_AUTO_TEST_CASE(real_answer_round_trips) {
   auto original = parse_cone_result(parse_votable(read_sample("heasarc_xamin_chanmaster_ngc4151_with_datalink.xml")));
-  BOOST_TEST_REQUIRE(original.table.rows.size() > 2u);
+  BOOST_TEST_REQUIRE(original.table.rows.size() >= 2u);
   BOOST_TEST_REQUIRE(original.datalink.has_value());
   const std::string xml = write_votable(original.table, all_rows(original.table), &*original.datalink);
   BOOST_TEST(xml.rfind("<?xml version=\"1.0\" encoding=\"UTF-8\"?>", 0) == 0);
@@ -64,25 +64,28 @@ BOOST_AUTO_TEST_CASE(real_answer_round_trips) {
     auto field = original.table.field_index_by_id(ref);
     BOOST_TEST_REQUIRE(field.has_value());
     BOOST_TEST(written.datalink->inputs[i].ref == original.table.fields[*field].name);
-    BOOST_TEST(written.table.field_index_by_id(written.datalink->inputs[i].ref) == field);
+    BOOST_TEST((written.table.field_index_by_id(written.datalink->inputs[i].ref) == field));
   }
   // No other FIELD has an ID.
   std::size_t with_id = 0;
   for (const auto& field : written.table.fields) with_id += !field.id.empty();
   BOOST_TEST(with_id == 1u);
   // A row's DataLink request from the written file is the one from the service's answer.
-  BOOST_TEST(datalink_url_for_row(written, 1) == datalink_url_for_row(original, 1));
+  BOOST_TEST((datalink_url_for_row(written, 1) == datalink_url_for_row(original, 1)));
+  BOOST_TEST(datalink_url_for_row(written, 1).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(only_the_selected_rows_in_their_order) {
   auto original = parse_cone_result(parse_votable(read_sample("heasarc_xamin_chanmaster_ngc4151_with_datalink.xml")));
-  BOOST_TEST_REQUIRE(original.table.rows.size() > 2u);
-  auto written = parse_votable(write_votable(original.table, {2, 0})).results_table();
+  BOOST_TEST_REQUIRE(original.table.rows.size() >= 2u);
+  auto document = parse_votable(write_votable(original.table, {1, 0}));
+  auto written = document.results_table();
   BOOST_TEST_REQUIRE(written);
   BOOST_TEST_REQUIRE(written->rows.size() == 2u);
-  BOOST_TEST((written->rows[0] == original.table.rows[2]));
+  BOOST_TEST((written->rows[0] == original.table.rows[1]));
   BOOST_TEST((written->rows[1] == original.table.rows[0]));
-  auto empty = parse_votable(write_votable(original.table, {})).results_table();
+  auto empty_document = parse_votable(write_votable(original.table, {}));
+  auto empty = empty_document.results_table();
   BOOST_TEST_REQUIRE(empty);
   BOOST_TEST(empty->fields.size() == original.table.fields.size());
   BOOST_TEST(empty->rows.empty());
@@ -114,7 +117,8 @@ BOOST_AUTO_TEST_CASE(escaping_and_nulls) {
 
   const std::string xml = write_votable(table, {0, 1, 2});
   BOOST_TEST(xml.find("<VALUES null=\"-999\"") != std::string::npos);
-  auto parsed = parse_votable(xml).results_table();
+  auto document = parse_votable(xml);
+  auto parsed = document.results_table();
   BOOST_TEST_REQUIRE(parsed);
   BOOST_TEST(parsed->name == table.name);
   BOOST_TEST_REQUIRE(parsed->fields.size() == 3u);
@@ -151,5 +155,5 @@ BOOST_AUTO_TEST_CASE(ids_of_referred_fields) {
   BOOST_TEST(written.datalink->inputs[0].ref == "obsid");
   BOOST_TEST(written.datalink->inputs[1].ref == "keep");
   BOOST_TEST(written.datalink->inputs[2].ref == "obsid");
-  BOOST_TEST(datalink_url_for_row(written, 0) == datalink_url_for_row(ConeResult{table, service}, 0));
+  BOOST_TEST((datalink_url_for_row(written, 0) == datalink_url_for_row(ConeResult{table, service}, 0)));
 }
