@@ -132,6 +132,8 @@ ReadReply Reader::reply_from_cache(std::uint64_t offset, std::uint64_t length, c
 
 ReadReply Reader::reply_direct(std::uint64_t offset, std::uint64_t length, const CallContext& call) {
   ++shared_->counters->direct_reads;
+  // Around the cache altogether: every block is a miss (else ensure_blocks counted them).
+  if (!state_->cached) shared_->counters->block_misses += (offset + length - 1) / kBlockSize - offset / kBlockSize + 1;
   ReadReply reply;
   reply.offset = offset;
   reply.bytes = read_range_direct(*shared_->engine, state_->info, offset, length, call, shared_->config);
@@ -172,6 +174,7 @@ bool Reader::ensure_blocks(std::uint64_t first, std::uint64_t end, const CallCon
   Backoff backoff(config.initial_backoff, config.max_backoff);
   std::set<std::shared_ptr<Part>> watched;  // parts this read waited on, until they end
   bool joined_other = false;
+  bool counted = false;  // hits and misses are counted on the first look only
 
   for (;;) {
     std::vector<std::shared_ptr<Part>> to_submit, to_promote;
@@ -198,8 +201,12 @@ bool Reader::ensure_blocks(std::uint64_t first, std::uint64_t end, const CallCon
 
         bool all_present = true;
         std::vector<std::uint64_t> missing;
+        std::uint64_t present = 0;
         for (std::uint64_t b = first; b < end; ++b) {
-          if (state.cached->has_block(b)) continue;
+          if (state.cached->has_block(b)) {
+            ++present;
+            continue;
+          }
           all_present = false;
           if (auto it = state.in_flight.find(b); it != state.in_flight.end()) {
             auto& part = it->second;
@@ -211,6 +218,11 @@ bool Reader::ensure_blocks(std::uint64_t first, std::uint64_t end, const CallCon
           } else {
             missing.push_back(b);
           }
+        }
+        if (!counted) {
+          counted = true;
+          shared_->counters->block_hits += present;
+          shared_->counters->block_misses += (end - first) - present;
         }
         if (all_present) {
           all_present_now = true;
@@ -410,7 +422,13 @@ class FetcherImpl final : public Fetcher {
     stats.retries = c.retries;
     stats.direct_reads = c.direct_reads;
     stats.collapsed_waits = c.collapsed_waits;
+    stats.block_hits = c.block_hits;
+    stats.block_misses = c.block_misses;
     return stats;
+  }
+
+  std::uint64_t cached_bytes(const vo::ObjectInfo& info) const override {
+    return store_.cached_bytes(ObjectKey{info.url, info.validator()}, info.size);
   }
 
  private:

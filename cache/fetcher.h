@@ -82,6 +82,8 @@ struct FetcherStats {
   std::uint64_t retries = 0;
   std::uint64_t direct_reads = 0;     // reads served without the cache (fallback)
   std::uint64_t collapsed_waits = 0;  // reads that waited for a part someone else started
+  std::uint64_t block_hits = 0;       // blocks a read found in the cache
+  std::uint64_t block_misses = 0;     // blocks a read waited for (a read around the cache counts its blocks)
 };
 
 // One open file handle's reader. Thread-safe: FUSE may run several reads of one handle at once.
@@ -102,6 +104,8 @@ class Fetcher {
   // directory `cp -r` is copying. Larger objects are ignored.
   virtual void prefetch_whole(const vo::ObjectInfo& info) = 0;
   virtual FetcherStats stats() const = 0;
+  // Bytes of the object version in the cache (ObjectStore::cached_bytes): nothing is opened.
+  virtual std::uint64_t cached_bytes(const vo::ObjectInfo& info) const = 0;
 };
 
 std::unique_ptr<Fetcher> make_fetcher(ObjectStore& store, std::shared_ptr<vo::TransferEngine> engine,

@@ -68,6 +68,10 @@ class LocalFirstFetcher final : public Fetcher {
     if (!vo::local_path_of(info)) remote_->prefetch_whole(info);
   }
   FetcherStats stats() const override { return remote_->stats(); }
+  // A local file is all at hand (user.heasarc.cached shows size/size), though not in the cache.
+  std::uint64_t cached_bytes(const vo::ObjectInfo& info) const override {
+    return vo::local_path_of(info) ? info.size : remote_->cached_bytes(info);
+  }
 
  private:
   const std::unique_ptr<Fetcher> remote_;

@@ -124,6 +124,9 @@ class DiskObjectStore final : public ObjectStore {
     }
   }
   StoreStats stats() const override { return core_->stats(); }
+  std::uint64_t cached_bytes(const ObjectKey& key, std::uint64_t size) const override {
+    return core_->cached_bytes(key, size);
+  }
 
  private:
   const std::shared_ptr<StoreCore> core_;

@@ -140,6 +140,9 @@ class ObjectStore {
   // the caller then reads without the cache.
   virtual std::shared_ptr<CachedObject> open(const ObjectKey& key, std::uint64_t size) = 0;
   virtual StoreStats stats() const = 0;
+  // Bytes of that version present in the cache (0 when it is not there), without opening it:
+  // nothing is created (the user.heasarc.cached attribute).
+  virtual std::uint64_t cached_bytes(const ObjectKey& key, std::uint64_t size) const = 0;
 };
 
 // What the store's directories cost on disk (objects/, its 256 fan-out subdirectories, the

@@ -31,6 +31,8 @@ struct FetchCounters {
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> direct_reads{0};
   std::atomic<std::uint64_t> collapsed_waits{0};
+  std::atomic<std::uint64_t> block_hits{0};    // blocks a read found in the cache
+  std::atomic<std::uint64_t> block_misses{0};  // blocks a read had to wait for (fetched or on their way)
 };
 
 // The cache could not take a block of a part (full of pinned blocks, a write error): whoever

@@ -112,6 +112,21 @@ void StoreCore::rebuild() {
                       " stray files");
 }
 
+std::uint64_t StoreCore::cached_bytes(const ObjectKey& key, std::uint64_t size) const {
+  const std::uint64_t hash = options_.object_hash(key);
+  MutexLock lock(mutex_);
+  auto it = records_.find(hash);
+  if (it == records_.end()) return 0;
+  const ObjectInfo& info = *it->second.info;
+  if (info.key.url != key.url || info.key.validator != key.validator || info.size != size) return 0;
+  std::uint64_t bytes = 0;
+  for (std::uint64_t index = 0; index * kBlockSize < size; ++index) {
+    const BlockSlot* slot = blocks_.find({hash, index});
+    if (slot && slot->state == BlockState::present) bytes += block_length(size, index);
+  }
+  return bytes;
+}
+
 std::shared_ptr<const ObjectInfo> StoreCore::open(const ObjectKey& key, std::uint64_t size) {
   if (!sidecar::cacheable(key, size)) {
     log::debug(kLog, "not caching " + key.url + ": too large for the cache's format");

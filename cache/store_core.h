@@ -66,6 +66,7 @@ class StoreCore {
   // A handle from open() is gone.
   void close(const ObjectInfo& info) EXCLUDES(mutex_);
   StoreStats stats() const EXCLUDES(mutex_);
+  std::uint64_t cached_bytes(const ObjectKey& key, std::uint64_t size) const EXCLUDES(mutex_);
 
   // CachedObject's methods (store_core.cpp: writing; store_reads.cpp: reading).
   bool has_block(const ObjectInfo& info, std::uint64_t index) const EXCLUDES(mutex_);

@@ -13,7 +13,7 @@ namespace hfs::fs {
 
 struct Filesystem::OpenFile {
   std::shared_ptr<const Node> node;
-  std::string content;                        // results_csv: the text, made at open
+  std::string content;                        // .results.*, stats: the text, made at open
   std::unique_ptr<cache::FileReader> reader;  // archive_file
 };
 
@@ -134,8 +134,10 @@ Entry Filesystem::entry_of(const Node& node) const {
   Entry entry;
   entry.attributes = attributes_of(node);
   entry.entry_timeout = node.is_archive() ? config_.archive_timeout_s : config_.virtual_timeout_s;
-  // .results.csv is regenerated when the cone answer is refreshed: its size must not linger.
-  entry.attr_timeout = node.as<ResultsCsvNode>() ? 1.0 : entry.entry_timeout;
+  // .results.* are regenerated when the cone answer is refreshed: their size must not linger.
+  entry.attr_timeout = node.as<ResultsFileNode>() ? 1.0 : entry.entry_timeout;
+  // The stats change all the time: their size (the text's now) is never kept.
+  if (node.as<StatsFileNode>()) entry.attr_timeout = 0;
   return entry;
 }
 
@@ -151,6 +153,7 @@ std::shared_ptr<const Filesystem::FilteredAnswer> Filesystem::answer_of(const Qu
   answer->rows = rows;
   answer->selected = filter_rows(*rows, query.filters);
   answer->csv_size = results_csv(*rows, answer->selected).size();
+  answer->vot_size = results_votable(*rows, answer->selected).size();
   // A few hundred query directories at most are in use at once; older memos are remade.
   constexpr std::size_t kMaxAnswers = 256;
   MutexLock lock(answers_mutex_);
@@ -159,10 +162,11 @@ std::shared_ptr<const Filesystem::FilteredAnswer> Filesystem::answer_of(const Qu
   return answer;
 }
 
-Node Filesystem::csv_child(const Node& query_dir, const FilteredAnswer& answer) {
+Node Filesystem::results_child(const Node& query_dir, const FilteredAnswer& answer, ResultsFormat format) {
   Node child;
   child.table = query_dir.table;
-  child.data = ResultsCsvNode{query_dir.as<QueryNode>()->query, answer.csv_size, answer.rows};
+  const std::uint64_t size = format == ResultsFormat::csv ? answer.csv_size : answer.vot_size;
+  child.data = ResultsFileNode{query_dir.as<QueryNode>()->query, format, size, answer.rows};
   return child;
 }
 
@@ -195,6 +199,11 @@ Entry Filesystem::lookup(std::uint64_t parent, const std::string& name) {
 
 std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const std::string& name) {
   if (parent.as<RootNode>()) {
+    if (name == kControlDirName) {
+      Node child;
+      child.data = ControlDirNode{};
+      return intern(parent.ino, name, std::move(child), true);
+    }
     for (const auto& table : remote_->tables()) {
       if (table.name != name) continue;
       Node child;
@@ -223,6 +232,12 @@ std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const st
     return stored;
   }
   if (parent.as<QueryNode>()) return lookup_in_query(parent, name);
+  if (parent.as<ControlDirNode>()) {
+    if (name != kStatsFileName) throw Error(ENOENT, "no entry '" + name + "' in /" + kControlDirName);
+    Node child;
+    child.data = StatsFileNode{};
+    return intern(parent.ino, name, std::move(child), true);
+  }
   if (parent.as<RowNode>() || parent.as<ArchiveDirNode>()) return lookup_in_archive(parent, name);
   throw Error(ENOTDIR, "not a directory");
 }
@@ -230,7 +245,10 @@ std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const st
 std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, const std::string& name) {
   const QueryPath& query = *parent.as<QueryNode>()->query;
   auto answer = answer_of(query);
-  if (name == kResultsCsvName) return intern(parent.ino, name, csv_child(parent, *answer), true);
+  if (name == kResultsCsvName)
+    return intern(parent.ino, name, results_child(parent, *answer, ResultsFormat::csv), true);
+  if (name == kResultsVotName)
+    return intern(parent.ino, name, results_child(parent, *answer, ResultsFormat::votable), true);
   auto filter = parse_filter_segment(name);
   if (auto it = answer->rows->row_by_name.find(name); it != answer->rows->row_by_name.end()) {
     if (std::binary_search(answer->selected.begin(), answer->selected.end(), it->second))
@@ -295,7 +313,8 @@ std::vector<Node> Filesystem::children(const Node& directory) {
     }
   } else if (auto query = directory.as<QueryNode>()) {
     auto answer = answer_of(*query->query);
-    add(std::string(kResultsCsvName), csv_child(directory, *answer));
+    add(std::string(kResultsCsvName), results_child(directory, *answer, ResultsFormat::csv));
+    add(std::string(kResultsVotName), results_child(directory, *answer, ResultsFormat::votable));
     for (auto index : answer->selected) {
       const std::string& row_name = answer->rows->row_names[index];
       add(row_name, row_child(directory, row_name));
@@ -306,6 +325,10 @@ std::vector<Node> Filesystem::children(const Node& directory) {
       auto listing = remote_->listing(*url, prefetch_levels_below(directory));
       for (const auto& entry : listing->entries) add(entry.name, archive_child(directory, entry));
     }
+  } else if (directory.as<ControlDirNode>()) {
+    Node child;
+    child.data = StatsFileNode{};
+    add(kStatsFileName, std::move(child));
   } else if (!directory.as<TableNode>()) {
     throw Error(ENOTDIR, "not a directory");
   }
@@ -400,17 +423,21 @@ Attributes Filesystem::getattr(std::uint64_t ino) { return stat(ino).attributes;
 
 Entry Filesystem::stat(std::uint64_t ino) {
   auto current = node(ino);
-  if (auto csv = current->as<ResultsCsvNode>()) {
+  if (auto results = current->as<ResultsFileNode>()) {
     // Its text follows the cone answer, which is refreshed on its own TTL: the size the
     // kernel sees must be the size the next open reads.
-    auto answer = answer_of(*csv->query);
-    if (answer->rows != csv->basis.lock()) {
+    auto answer = answer_of(*results->query);
+    if (answer->rows != results->basis.lock()) {
       Node refreshed = *current;
-      refreshed.data = ResultsCsvNode{csv->query, answer->csv_size, answer->rows};
+      const std::uint64_t size = results->format == ResultsFormat::csv ? answer->csv_size : answer->vot_size;
+      refreshed.data = ResultsFileNode{results->query, results->format, size, answer->rows};
       current = intern(current->parent, current->name, std::move(refreshed), false);
     }
   }
-  return entry_of(*current);
+  Entry entry = entry_of(*current);
+  // Read with direct I/O, so the size need not be exact: the text's size now.
+  if (current->as<StatsFileNode>()) entry.attributes.size = stats_text().size();
+  return entry;
 }
 
 void Filesystem::access(std::uint64_t ino, int mask) {
@@ -427,10 +454,14 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   auto open_file = std::make_shared<OpenFile>();
   open_file->node = file;
   OpenedFile opened;
-  if (auto csv = file->as<ResultsCsvNode>()) {
-    auto answer = answer_of(*csv->query);
-    open_file->content = results_csv(*answer->rows, answer->selected);
+  if (auto results = file->as<ResultsFileNode>()) {
+    auto answer = answer_of(*results->query);
+    open_file->content = results->format == ResultsFormat::csv ? results_csv(*answer->rows, answer->selected)
+                                                               : results_votable(*answer->rows, answer->selected);
     // Regenerated text whose size may differ from the size the kernel saw: bypass the page cache.
+    opened.direct_io = true;
+  } else if (file->as<StatsFileNode>()) {
+    open_file->content = stats_text();
     opened.direct_io = true;
   } else {
     auto archive_file = file->as<ArchiveFileNode>();
@@ -494,7 +525,7 @@ cache::ReadReply Filesystem::read(std::uint64_t handle, std::uint64_t offset, st
     if (it == handles_.end()) throw Error(EBADF, "file handle " + std::to_string(handle) + " is not open");
     file = it->second;
   }
-  if (file->node->as<ResultsCsvNode>()) {
+  if (!file->reader) {
     cache::ReadReply reply;
     reply.offset = offset;
     if (offset < file->content.size()) reply.bytes = file->content.substr(offset, size);

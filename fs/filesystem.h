@@ -5,10 +5,12 @@
 // The tree:
 //   /                                    tables of the authority with a cone search
 //   /<table>/                            targets already looked up (any target can be looked up)
-//   /<table>/<target>[@r]/               one directory per result row + .results.csv
+//   /<table>/<target>[@r]/               one directory per result row + .results.csv/.vot
 //   /<table>/<target>/<col><op><v>/...   the same, filtered (filters nest, ANDed)
 //   /.../<row>/                          the row's DataLink directory product, mirrored
 //   /.../<row>/<sub>/<file>              archive files, read lazily through the block cache
+//   /.heasarcfs/stats                    the mount's counters (JSON); /.heasarcfs is looked up,
+//                                        never listed in /
 //
 // Inode numbers are never reused during a mount. Nodes live while the kernel holds a lookup
 // of them (forget() ends that) or an open file does; nodes only a listing created (readdir
@@ -19,6 +21,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -74,7 +77,16 @@ struct FilesystemConfig {
   double default_radius_deg = 1.0;
   double archive_timeout_s = 3600;  // kernel entry/attr timeouts of archive nodes
   double virtual_timeout_s = 60;    // of tables, targets, filters, rows
+  std::string registry_url;         // user.heasarc.url of "/"
 };
+
+// The extended attributes of the tree (README "Extended attributes").
+inline constexpr char kXattrUrl[] = "user.heasarc.url";
+inline constexpr char kXattrQuery[] = "user.heasarc.query";
+inline constexpr char kXattrCached[] = "user.heasarc.cached";
+inline constexpr char kXattrStale[] = "user.heasarc.stale";
+inline constexpr char kControlDirName[] = ".heasarcfs";
+inline constexpr char kStatsFileName[] = "stats";
 
 class Filesystem {
  public:
@@ -102,6 +114,16 @@ class Filesystem {
   // when its blocks are verified, for a zero-copy reply), .results.csv from its text.
   cache::ReadReply read(std::uint64_t handle, std::uint64_t offset, std::size_t size, const CallContext& call);
   void release(std::uint64_t handle);
+
+  // The text of /.heasarcfs/stats, made at each open (and stat, for its size). Set once, before
+  // the mount serves (start_mount_context); without it the file is empty.
+  void set_stats_source(std::function<std::string()> source) { stats_source_ = std::move(source); }
+
+  // Extended attributes (fs/filesystem_xattr.cpp). The names a node has: decided from what is
+  // in memory, never by a remote request (`ls -l` asks for them on every entry).
+  std::vector<std::string> xattr_names(std::uint64_t ino);
+  // One attribute's value; hfs::Error(ENODATA) when the node has no such attribute.
+  std::string xattr(std::uint64_t ino, const std::string& name);
 
  private:
   struct OpenFile;
@@ -133,12 +155,19 @@ class Filesystem {
     std::shared_ptr<const ResultRows> rows;
     std::vector<std::size_t> selected;
     std::uint64_t csv_size = 0;
+    std::uint64_t vot_size = 0;
   };
   std::shared_ptr<const FilteredAnswer> answer_of(const QueryPath& query);
   // The one place each kind of child is built (lookup and readdir both come here).
-  Node csv_child(const Node& query_dir, const FilteredAnswer& answer);
+  Node results_child(const Node& query_dir, const FilteredAnswer& answer, ResultsFormat format);
   Node row_child(const Node& query_dir, const std::string& row_name);
   Node archive_child(const Node& parent, const ArchiveEntry& entry);
+  std::string stats_text() const { return stats_source_ ? stats_source_() : std::string(); }
+  // For extended attributes (fs/filesystem_xattr.cpp).
+  std::optional<std::string> source_url(const Node& node);
+  std::optional<std::string> request_url(const Node& node);
+  std::optional<std::int64_t> stale_since(const Node& node);
+  std::shared_ptr<const Node> enclosing_row(const Node& node) const;
   Attributes attributes_of(const Node& node) const;
   Entry entry_of(const Node& node) const;
   // Drops name and inode of a node nobody references any more.
@@ -149,6 +178,7 @@ class Filesystem {
   std::shared_ptr<RemoteView> remote_;
   cache::Fetcher& fetcher_;
   const std::int64_t mount_time_;
+  std::function<std::string()> stats_source_;
 
   // LOCK ORDER: nodes_mutex_ before handles_mutex_; no remote call is made while holding either.
   struct NodeSlot {

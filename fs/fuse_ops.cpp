@@ -58,10 +58,11 @@ void translate(fuse_req_t req, const char* operation, const std::string& what, B
     message = "internal error";
   }
   if (errnum == 0) errnum = EIO;
-  // A missing name is an everyday answer (shells and file managers probe), and so is "no"
-  // to a write or an execute; anything else is worth a line saying which call on what failed
-  // and why.
-  bool everyday = errnum == ENOENT || errnum == EROFS || errnum == EACCES;
+  static_cast<MountContext*>(fuse_req_userdata(req))->errors.count(errnum);
+  // A missing name or attribute is an everyday answer (shells, ls and file managers probe),
+  // and so is "no" to a write or an execute, or a caller's buffer too small for an attribute;
+  // anything else is worth a line saying which call on what failed and why.
+  bool everyday = errnum == ENOENT || errnum == EROFS || errnum == EACCES || errnum == ENODATA || errnum == ERANGE;
   auto level = everyday ? log::Level::debug : log::Level::warn;
   log::write(level, operation, what + ": " + std::strerror(errnum) + ": " + message);
   fuse_reply_err(req, errnum);
@@ -214,14 +215,28 @@ void op_access(fuse_req_t req, fuse_ino_t ino, int mask) {
   });
 }
 
-void op_getxattr(fuse_req_t req, fuse_ino_t, const char*, size_t) { fuse_reply_err(req, ENODATA); }
-
-void op_listxattr(fuse_req_t req, fuse_ino_t, size_t size) {
-  if (size == 0) fuse_reply_xattr(req, 0);
-  else fuse_reply_buf(req, nullptr, 0);
+// size 0 asks for the value's size; a smaller buffer than the value is ERANGE.
+void reply_xattr(fuse_req_t req, const std::string& value, size_t size) {
+  if (size == 0) fuse_reply_xattr(req, value.size());
+  else if (size < value.size())
+    throw Error(ERANGE, std::to_string(value.size()) + " bytes do not fit in " + std::to_string(size));
+  else fuse_reply_buf(req, value.data(), value.size());
 }
 
-// Every call that would change something: the archive is read-only.
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  translate(req, "getxattr", describe(ino, name), [&] { reply_xattr(req, filesystem_of(req).xattr(ino, name), size); });
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  translate(req, "listxattr", describe(ino), [&] {
+    std::string names;
+    for (const auto& name : filesystem_of(req).xattr_names(ino)) names.append(name).push_back('\0');
+    reply_xattr(req, names, size);
+  });
+}
+
+// Every call that would change something, extended attributes included: the archive is
+// read-only (EROFS, as the README documents).
 void refuse_setattr(fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) { fuse_reply_err(req, EROFS); }
 void refuse_mknod(fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { fuse_reply_err(req, EROFS); }
 void refuse_mkdir(fuse_req_t req, fuse_ino_t, const char*, mode_t) { fuse_reply_err(req, EROFS); }

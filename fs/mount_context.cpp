@@ -12,6 +12,7 @@
 #include "vo/local_archive_client.h"
 #include "vo/s3_archive_client.h"
 #include "vo/site_cache_archive_client.h"
+#include <cstdlib>
 
 namespace hfs::fs {
 
@@ -66,6 +67,13 @@ void start_mount_context(MountContext& context) {
   engine_options.connections_per_host = options.connections;
   engine_options.user_agent = std::string("heasarcfs/") + HEASARCFS_VERSION;
   engine_options.ca_info = options.ca_info.string();
+  engine_options.proxies = options.proxies;
+  for (const char* name : {"no_proxy", "NO_PROXY"}) {
+    if (const char* value = std::getenv(name)) {
+      engine_options.no_proxy = value;
+      break;
+    }
+  }
   // A connect never waits longer than the whole operation may take.
   if (timeout.count() > 0) engine_options.connect_timeout = std::min(engine_options.connect_timeout, timeout);
   context.engine = vo::make_curl_engine(engine_options);
@@ -97,7 +105,20 @@ void start_mount_context(MountContext& context) {
     context.fetcher = cache::make_local_first_fetcher(std::move(context.fetcher));
   FilesystemConfig config;
   config.default_radius_deg = options.radius_deg;
+  config.registry_url = options.endpoints.registry;
   context.filesystem = std::make_unique<Filesystem>(config, context.remote, *context.fetcher);
+  context.started = SteadyClock::now();
+  context.filesystem->set_stats_source([&context] { return mount_stats_json(collect_mount_stats(context)); });
+}
+
+MountStats collect_mount_stats(const MountContext& context) {
+  MountStats stats;
+  stats.uptime_seconds = std::chrono::duration<double>(SteadyClock::now() - context.started).count();
+  if (context.engine) stats.transfers = context.engine->stats();
+  if (context.fetcher) stats.fetcher = context.fetcher->stats();
+  if (context.store) stats.store = context.store->stats();
+  stats.errors = context.errors.snapshot();
+  return stats;
 }
 
 }  // namespace hfs::fs

@@ -7,7 +7,9 @@
 #include "cache/fetcher.h"
 #include "cache/metadata_store.h"
 #include "cache/object_store.h"
+#include "fs/error_counts.h"
 #include "fs/filesystem.h"
+#include "fs/mount_stats.h"
 #include "fs/options.h"
 #include "fs/remote_view.h"
 #include "vo/archive_client.h"
@@ -21,6 +23,8 @@ namespace hfs::fs {
 // then the engine (which fails what is left in flight and calls their on_done), then the store.
 struct MountContext {
   MountOptions options;
+  SteadyClock::time_point started = SteadyClock::now();  // set again by start_mount_context
+  ErrorCounts errors;                                    // FUSE replies by errno (fuse_ops.cpp's translate)
   std::unique_ptr<cache::ObjectStore> store;
   // Remote answers kept across mounts (RemoteView's persistence).
   std::shared_ptr<cache::MetadataStore> metadata;
@@ -38,6 +42,9 @@ struct MountContext {
 // Opens the cache (creating cache_dir), so a locked, unsafe or unusable cache directory stops
 // the mount before anything is mounted. Starts no threads.
 std::unique_ptr<MountContext> open_mount_context(const MountOptions& options);
+
+// The counters the stats file shows, read now (after start_mount_context).
+MountStats collect_mount_stats(const MountContext& context);
 
 // Builds the network side and the filesystem. Starts threads (the transfer engine), so it runs
 // after FUSE has daemonized (fork keeps only the calling thread).

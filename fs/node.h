@@ -37,13 +37,16 @@ struct QueryNode {
   std::shared_ptr<const QueryPath> query;
   bool operator==(const QueryNode& other) const { return query == other.query; }
 };
-// ".../.results.csv": the rows as CSV; `size` is that of the text made from `basis`.
-struct ResultsCsvNode {
+// ".../.results.csv" and ".../.results.vot": the rows as CSV or VOTable; `size` is that of the
+// text made from `basis`.
+enum class ResultsFormat : std::uint8_t { csv, votable };
+struct ResultsFileNode {
   std::shared_ptr<const QueryPath> query;
+  ResultsFormat format = ResultsFormat::csv;
   std::uint64_t size = 0;
   std::weak_ptr<const ResultRows> basis;
-  bool operator==(const ResultsCsvNode& other) const {
-    return query == other.query && size == other.size && basis.lock() == other.basis.lock();
+  bool operator==(const ResultsFileNode& other) const {
+    return query == other.query && format == other.format && size == other.size && basis.lock() == other.basis.lock();
   }
 };
 // ".../60001111003": the row's DataLink directory, mirrored.
@@ -58,6 +61,13 @@ struct ArchiveDirNode {
   std::int64_t mtime = 0;
   bool operator==(const ArchiveDirNode&) const = default;
 };
+// "/.heasarcfs" (looked up, never listed in "/") and its "stats" file: the mount's counters.
+struct ControlDirNode {
+  bool operator==(const ControlDirNode&) const = default;
+};
+struct StatsFileNode {
+  bool operator==(const StatsFileNode&) const = default;
+};
 // A file of the archive. `object` is nullopt while its size is unknown (its stat failed).
 struct ArchiveFileNode {
   std::string url;
@@ -69,7 +79,8 @@ struct ArchiveFileNode {
   }
 };
 
-using NodeData = std::variant<RootNode, TableNode, QueryNode, ResultsCsvNode, RowNode, ArchiveDirNode, ArchiveFileNode>;
+using NodeData = std::variant<RootNode, TableNode, QueryNode, ResultsFileNode, RowNode, ArchiveDirNode, ArchiveFileNode,
+                              ControlDirNode, StatsFileNode>;
 
 struct Node {
   std::uint64_t ino = 0;
@@ -82,11 +93,11 @@ struct Node {
   const Kind* as() const {
     return std::get_if<Kind>(&data);
   }
-  bool is_dir() const { return !as<ResultsCsvNode>() && !as<ArchiveFileNode>(); }
+  bool is_dir() const { return !as<ResultsFileNode>() && !as<ArchiveFileNode>() && !as<StatsFileNode>(); }
   bool is_archive() const { return as<ArchiveDirNode>() || as<ArchiveFileNode>(); }
   // Bytes of a file (0 for directories, so `du -b` of a row counts only its files).
   std::uint64_t size() const {
-    if (auto csv = as<ResultsCsvNode>()) return csv->size;
+    if (auto results = as<ResultsFileNode>()) return results->size;
     if (auto file = as<ArchiveFileNode>()) return file->object ? file->object->size : 0;
     return 0;
   }

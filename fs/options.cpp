@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "vo/s3_archive_client.h"
+#include "vo/proxy_list.h"
 #include "vo/sky.h"
 
 namespace hfs::fs {
@@ -47,6 +48,25 @@ std::vector<std::string> split_commas(const std::string& text) {
 }
 
 bool is_http_url(const std::string& value) { return value.rfind("http://", 0) == 0 || value.rfind("https://", 0) == 0; }
+
+// "URL[;URL...]": each a proxy URL with a scheme libcurl speaks; at most vo::kMaxProxies.
+std::vector<std::string> parse_proxy_list(const std::string& text) {
+  std::vector<std::string> proxies;
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = std::min(text.find(';', start), text.size());
+    std::string url = text.substr(start, end - start);
+    if (!vo::is_proxy_url(url))
+      bad_option("option 'proxy': '" + url +
+                 "' is not a proxy URL (http://, https://, socks4://, socks5:// or socks5h://HOST:PORT)");
+    proxies.push_back(std::move(url));
+    if (end == text.size()) break;
+    start = end + 1;
+  }
+  if (proxies.size() > vo::kMaxProxies)
+    bad_option("option 'proxy': more than " + std::to_string(vo::kMaxProxies) + " proxies");
+  return proxies;
+}
 
 void apply_option(MountOptions& options, const std::string& option) {
   auto eq = option.find('=');
@@ -99,6 +119,8 @@ void apply_option(MountOptions& options, const std::string& option) {
     options.connections = count;
   } else if (key == "archive") {
     options.archive = parse_archive_source(require_value());
+  } else if (key == "proxy") {
+    options.proxies = parse_proxy_list(require_value());
   } else if (key == "log_level") {
     const auto& text = require_value();
     auto level = parse_log_level(text);
@@ -325,6 +347,8 @@ std::string usage_text(std::string_view program) {
          "                     AWS open-data bucket nasa-heasarc; s3:ENDPOINT, another S3 endpoint\n"
          "                     (path-style); http(s)://HOST/PREFIX/, a site cache replacing .../FTP/;\n"
          "                     datalink (default): the URLs DataLink gives\n"
+         "  proxy=URL[;...]    forward proxies, tried in order, a dead one skipped 60 s\n"
+         "                     (default: the http_proxy, https_proxy and no_proxy variables)\n"
          "  log_level=LEVEL    debug, info, warn or error (default info)\n"
          "  ro                 accepted (always read-only); rw is refused\n"
          "  allow_other, allow_root, auto_unmount, default_permissions,\n"

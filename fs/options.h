@@ -55,6 +55,7 @@ struct MountOptions {
   std::chrono::seconds timeout{60};        // deadline of one remote operation
   unsigned connections = 8;                // HTTP connections per host (transfer engine)
   ArchiveSource archive;                   // archive=
+  std::vector<std::string> proxies;        // proxy=URL[;URL...]: forward proxies, tried in order
   std::vector<std::string> fuse_options;   // FUSE mount options passed through (allow_other, ...)
   // cainfo=FILE: PEM certificates that HTTPS servers are verified against instead of the
   // system's store (a private CA, a local mirror's self-signed certificate); absolute.

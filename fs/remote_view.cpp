@@ -99,6 +99,7 @@ Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& fli
       cache.put(key, value, persisted.ttl(value));
       fetched_.put(record, now, std::chrono::hours(24 * 366));
       stale_reported_.erase(record);
+      stale_.clear(key);
       if (store) store->put(record, persisted.encode(value), now);
       return value;
     } catch (const Error& error) {
@@ -125,6 +126,7 @@ Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& fli
       }
       // Served as it is for a while: a walk does not ask the dead service at every lookup.
       cache.put(key, *stale, ttls_.stale_retry);
+      stale_.mark(key);
       return *stale;
     }
   });

@@ -30,6 +30,7 @@
 #include "common/task_pool.h"
 #include "fs/result_rows.h"
 #include "fs/single_flight.h"
+#include "fs/stale_marks.h"
 #include "vo/archive_client.h"
 #include "vo/vo_client.h"
 
@@ -151,6 +152,15 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
 
   vo::ArchiveClient& archive() { return *archive_; }
 
+  // Since when (seconds since the epoch) the answer behind a cone query, a row's DataLink
+  // directory or an archive listing has been served stale (its refresh failed); nullopt while
+  // it is fresh. What user.heasarc.stale shows.
+  std::optional<std::int64_t> stale_since_cone(const ConeQuery& query) const { return stale_.since(query.cache_key()); }
+  std::optional<std::int64_t> stale_since_directory(const ConeQuery& query, const std::string& row_name) const {
+    return stale_.since(directory_key(query, row_name));
+  }
+  std::optional<std::int64_t> stale_since_listing(const std::string& dir_url) const { return stale_.since(dir_url); }
+
  private:
   static std::string directory_key(const ConeQuery& query, const std::string& row_name);
   // How one kind of answer is kept on disk and how long it is fresh.
@@ -180,6 +190,7 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   std::weak_ptr<TaskPool> background_;
   RemoteTtls ttls_;
   unsigned max_parallel_stats_;
+  StaleMarks stale_;  // keys served stale by cached()
 
   using Tables = std::shared_ptr<const std::vector<vo::TableService>>;
   cache::TtlCache<Tables> tables_{4};

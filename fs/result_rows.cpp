@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "vo/votable_writer.h"
 
 namespace hfs::fs {
 namespace {
@@ -151,10 +152,10 @@ ResultRows name_rows(vo::ConeResult cone) {
     } else {
       name = "row" + std::to_string(i + 1);
     }
-    // Taken by an earlier row, or by the .results.csv every query directory holds. A value may
+    // Taken by an earlier row, or by the .results.* files every query directory holds. A value may
     // itself be the "~<N>" name a duplicate would get ("a", "a~3", "a"): suffix until distinct.
     const std::string suffix = "~" + std::to_string(i + 1);
-    while (name == kResultsCsvName || rows.row_by_name.count(name)) name += suffix;
+    while (name == kResultsCsvName || name == kResultsVotName || rows.row_by_name.count(name)) name += suffix;
     rows.row_by_name.emplace(name, i);
     rows.row_names.push_back(std::move(name));
   }
@@ -194,6 +195,10 @@ std::string results_csv(const ResultRows& rows, const std::vector<std::size_t>& 
     out += "\n";
   }
   return out;
+}
+
+std::string results_votable(const ResultRows& rows, const std::vector<std::size_t>& row_indices) {
+  return vo::write_votable(rows.cone.table, row_indices, rows.cone.datalink ? &*rows.cone.datalink : nullptr);
 }
 
 }  // namespace hfs::fs

@@ -9,8 +9,8 @@
 //   5. "__row",
 // else the 1-based row number. Values are made safe as file names ('/' and NUL become '_',
 // "" becomes "row<N>"), and a name seen before in the same answer gets "~<N>" appended, N being
-// the row's 1-based position (again, if that name is taken too; ".results.csv" counts as
-// taken), so every row has exactly one stable, distinct name.
+// the row's 1-based position (again, if that name is taken too; ".results.csv" and
+// ".results.vot" count as taken), so every row has exactly one stable, distinct name.
 #pragma once
 
 #include <map>
@@ -23,8 +23,9 @@
 
 namespace hfs::fs {
 
-// The file every query directory holds besides its rows; no row is ever given this name.
+// The files every query directory holds besides its rows; no row is ever given these names.
 inline constexpr std::string_view kResultsCsvName = ".results.csv";
+inline constexpr std::string_view kResultsVotName = ".results.vot";
 
 struct ResultRows {
   vo::ConeResult cone;
@@ -46,5 +47,9 @@ void validate_filter(const ResultRows& rows, const FilterSpec& filter);
 // CSV with RFC 4180 quoting and LF line ends: a header line with every column name, then the
 // given rows, every column. NULL cells are empty.
 std::string results_csv(const ResultRows& rows, const std::vector<std::size_t>& row_indices);
+
+// The same rows as a VOTable 1.4 TABLEDATA document with the service's FIELD metadata and its
+// DataLink service declaration (vo/votable_writer.h).
+std::string results_votable(const ResultRows& rows, const std::vector<std::size_t>& row_indices);
 
 }  // namespace hfs::fs

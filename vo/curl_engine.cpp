@@ -24,6 +24,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
@@ -32,6 +33,7 @@
 #include "vo/curl_request.h"
 #include "vo/curl_transfer.h"
 #include "vo/down_hosts.h"
+#include "vo/proxy_list.h"
 #include "vo/transfer_engine.h"
 #include "vo/transfer_queue.h"
 
@@ -80,7 +82,8 @@ class EngineCore {
   explicit EngineCore(const EngineOptions& options)
       : connections_per_host_(std::max(1u, options.connections_per_host)),
         stall_timeout_(options.stall_timeout),
-        down_hosts_(options.down_host_hold) {
+        down_hosts_(options.down_host_hold),
+        proxies_(options.proxies, options.no_proxy) {
     curl::ensure_global_init();
     settings_.connect_timeout = options.connect_timeout;
     settings_.max_redirects = options.max_redirects;
@@ -119,6 +122,11 @@ class EngineCore {
     transfer->request = std::move(request);
     transfer->callbacks = std::move(callbacks);
     transfer->bytes_received = &bytes_received_;
+    transfer->bytes_in_flight = &bytes_in_flight_;
+    if (transfer->request.range) {
+      transfer->range_bytes_left = transfer->request.range->last - transfer->request.range->first + 1;
+      bytes_in_flight_.fetch_add(transfer->range_bytes_left, std::memory_order_relaxed);
+    }
     // Registered before the transfer is visible to the engine thread (which may end it at
     // once); a token that fires before it is queued is caught by the check below.
     auto fired = [waker = waker_] { waker->token_fired(); };
@@ -166,8 +174,12 @@ class EngineCore {
       stats = stats_;
       stats.queued = static_cast<unsigned>(queue_.size());
       stats.running = running_count_;
+      for (const auto& [host, running] : running_per_host_)
+        if (running > 0) stats.running_by_host[host] = running;
+      for (Id id : queue_.ids()) ++stats.queued_by_host[queued_.at(id)->host];
     }
     stats.bytes_received = bytes_received_.load(std::memory_order_relaxed);
+    stats.bytes_in_flight = bytes_in_flight_.load(std::memory_order_relaxed);
     return stats;
   }
 
@@ -294,6 +306,7 @@ class EngineCore {
         ++stats_.completed;
       }
     }
+    bytes_in_flight_.fetch_sub(std::exchange(transfer->range_bytes_left, 0), std::memory_order_relaxed);
     transfer->cancel_registration.reset();
     transfer->call_registration.reset();
     transfer->sink_error = nullptr;  // on_done has it, if it was the reason
@@ -337,6 +350,7 @@ class EngineCore {
     } else {
       try {
         curl::attach(*transfer, easy, settings_, share_);
+        route(*transfer);
       } catch (...) {
         failure = std::current_exception();
       }
@@ -362,6 +376,43 @@ class EngineCore {
     Id id = transfer->id;
     running_.emplace(id, std::move(transfer));
     return true;
+  }
+
+  // With proxy=: through the proxy ProxyList chooses, or direct for a no_proxy host.
+  void route(curl::Transfer& transfer) {
+    if (proxies_.empty()) return;  // libcurl's environment handling
+    transfer.proxy = proxies_.applies_to(transfer.request.url) ? proxies_.choose(transfer.proxies_tried) : std::nullopt;
+    apply_proxy(transfer.easy, transfer.proxy ? proxies_.url(*transfer.proxy) : std::string());
+  }
+
+  // A transfer whose proxy could not be reached goes again, at once, through the next proxy
+  // it has not tried (vo/proxy_list.h). True: it is running again.
+  bool retry_through_next_proxy(curl::Transfer& transfer, CURLcode code) {
+    if (!transfer.proxy || !is_proxy_connect_failure(code) || transfer.answer_started) return false;
+    const std::size_t failed = *transfer.proxy;
+    proxies_.mark_failed(failed);
+    transfer.proxies_tried |= 1u << failed;
+    const auto next = proxies_.choose(transfer.proxies_tried);
+    log::warn(kComponent, "proxy " + proxies_.url(failed) + ": " + curl_easy_strerror(code) + " (skipped for " +
+                              std::to_string(kProxySkip.count()) + " s); " +
+                              (next ? "trying " + proxies_.url(*next) : std::string("no proxy left")) + " for " +
+                              curl::describe(transfer.request));
+    if (!next) return false;
+    CURL* easy = transfer.easy;
+    curl_multi_remove_handle(multi_, easy);
+    curl_easy_reset(easy);
+    transfer.error_buffer.fill(0);
+    transfer.head = ResponseHead{};
+    transfer.head_delivered = false;
+    try {
+      curl::attach(transfer, easy, settings_, share_);
+    } catch (...) {
+      return false;  // ends with the connect failure, as if no proxy were left
+    }
+    transfer.proxy = next;
+    apply_proxy(easy, proxies_.url(*next));
+    transfer.last_activity = Clock::now();
+    return curl_multi_add_handle(multi_, easy) == CURLM_OK;
   }
 
   // Takes a running transfer out of libcurl (its connection is closed unless the answer was
@@ -405,6 +456,7 @@ class EngineCore {
       const CURLcode code = message->data.result;
       curl::Transfer* raw = nullptr;
       curl_easy_getinfo(easy, CURLINFO_PRIVATE, &raw);
+      if (retry_through_next_proxy(*raw, code)) continue;
       auto node = running_.extract(raw->id);
       std::unique_ptr<curl::Transfer> transfer = std::move(node.mapped());
       std::exception_ptr error = curl::outcome(*transfer, code);
@@ -490,11 +542,13 @@ class EngineCore {
 
   const unsigned connections_per_host_;
   const std::chrono::milliseconds stall_timeout_;
+  ProxyList proxies_;  // the engine thread only
   curl::EasySettings settings_;
   CURLM* multi_ = nullptr;
   CURLSH* share_ = nullptr;
   std::shared_ptr<Waker> waker_;
   std::atomic<std::uint64_t> bytes_received_{0};
+  std::atomic<std::uint64_t> bytes_in_flight_{0};
 
   // Lock order: mutex_, then a CancelToken's (cancelled() is asked under mutex_), then the
   // Waker's. No callback of a transfer runs with mutex_ held.

@@ -64,6 +64,11 @@ size_t on_curl_body(char* data, size_t size, size_t count, void* user) {
     }
   }
   transfer->bytes_received->fetch_add(bytes, std::memory_order_relaxed);
+  if (transfer->range_bytes_left > 0) {
+    const std::uint64_t landed = std::min<std::uint64_t>(bytes, transfer->range_bytes_left);
+    transfer->range_bytes_left -= landed;
+    transfer->bytes_in_flight->fetch_sub(landed, std::memory_order_relaxed);
+  }
   return bytes;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/cancel.h"
@@ -30,6 +31,11 @@ struct Transfer {
   std::unique_ptr<CancelRegistration> cancel_registration;
   std::unique_ptr<CancelRegistration> call_registration;
   std::atomic<std::uint64_t>* bytes_received = nullptr;  // the engine's counter
+  // Bytes of the request's range not yet received, and the engine's sum of them (stats).
+  std::uint64_t range_bytes_left = 0;
+  std::atomic<std::uint64_t>* bytes_in_flight = nullptr;
+  std::optional<std::size_t> proxy;  // the ProxyList index this attempt goes through
+  std::uint32_t proxies_tried = 0;   // bit i: proxy i failed to connect for this transfer
 
   // The engine thread only, while the transfer is in libcurl.
   CURL* easy = nullptr;

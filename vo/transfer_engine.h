@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <exception>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -83,6 +84,9 @@ struct TransferStats {
   unsigned running = 0;               // in libcurl now
   unsigned queued = 0;                // waiting for a connection slot
   unsigned max_running_per_host = 0;  // the most that ever ran at once against one host
+  std::uint64_t bytes_in_flight = 0;  // bytes of range requests asked for (queued or running), not yet received
+  std::map<std::string, unsigned> running_by_host;  // connections in use now, by scheme://host:port
+  std::map<std::string, unsigned> queued_by_host;   // transfers waiting for one
 };
 
 class TransferEngine {
@@ -114,6 +118,9 @@ struct EngineOptions {
   // that comes back is used again soon. 0 = off.
   std::chrono::milliseconds down_host_hold{5000};
   std::string ca_info;  // PEM file of CAs HTTPS servers are verified against; "" = the system's
+  // Forward proxies with failover (vo/proxy_list.h); empty: libcurl's environment handling.
+  std::vector<std::string> proxies;
+  std::string no_proxy;  // the no_proxy variable's value, applied with `proxies`
 };
 
 std::shared_ptr<TransferEngine> make_curl_engine(const EngineOptions& options);

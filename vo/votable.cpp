@@ -80,6 +80,8 @@ VoField read_field(const pugi::xml_node& node) {
   field.ucd = attribute(node, "ucd");
   field.utype = attribute(node, "utype");
   field.xtype = attribute(node, "xtype");
+  field.precision = attribute(node, "precision");
+  field.width = attribute(node, "width");
   field.description = std::string(trim(text_of(child(node, "DESCRIPTION"))));
   if (auto values = child(node, "VALUES")) {
     if (auto null = values.attribute("null")) field.null_value = null.value();

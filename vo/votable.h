@@ -35,6 +35,8 @@ struct VoField {
   std::string ucd;
   std::string utype;
   std::string xtype;
+  std::string precision;  // display hints, kept so a written copy of the table shows the same
+  std::string width;
   std::string description;
   std::optional<std::string> null_value;  // <VALUES null="..."> (cells equal to it read as nullopt)
 

@@ -57,7 +57,7 @@ class MountWalk(unittest.TestCase):
         return str(row["obsid"])
 
     def listing(self, *parts):
-        return sorted(name for name in os.listdir(self.mount.p(*parts)) if name != ".results.csv")
+        return sorted(name for name in os.listdir(self.mount.p(*parts)) if not name.startswith(".results."))
 
     # -- tests ----------------------------------------------------------------------------------
     def test_root_lists_tables_with_cone_search(self):

@@ -172,6 +172,16 @@ cache::StoreStats MemoryObjectStore::stats() const {
   return stats;
 }
 
+std::uint64_t MemoryObjectStore::cached_bytes(const cache::ObjectKey& key, std::uint64_t size) const {
+  MutexLock lock(mutex_);
+  auto it = objects_.find(key.url + '\n' + key.validator);
+  if (it == objects_.end() || it->second->size() != size) return 0;
+  std::uint64_t bytes = 0;
+  for (std::uint64_t index = 0; index < it->second->states.size(); ++index)
+    if (it->second->states[index] == BlockState::present) bytes += it->second->block_length(index);
+  return bytes;
+}
+
 void MemoryObjectStore::corrupt_byte(const std::string& url, std::uint64_t offset) {
   MutexLock lock(mutex_);
   for (auto& [key, object] : objects_) {

@@ -25,6 +25,7 @@ class MemoryObjectStore : public cache::ObjectStore {
 
   std::shared_ptr<cache::CachedObject> open(const cache::ObjectKey& key, std::uint64_t size) override;
   cache::StoreStats stats() const override;
+  std::uint64_t cached_bytes(const cache::ObjectKey& key, std::uint64_t size) const override;
 
   // Test hooks.
   void corrupt_byte(const std::string& url, std::uint64_t offset);

@@ -165,7 +165,7 @@ BOOST_AUTO_TEST_CASE(ls_lists_like_ls) {
   auto target = f.run({"ls", "numaster/NGC4151/exposure_a>=50000"});
   BOOST_TEST(target.out == "60001111003\n60001111005\n60001111007\n");
   BOOST_TEST(f.run({"ls", "-a", "numaster/NGC4151/exposure_a>=50000"}).out ==
-             ".results.csv\n60001111003\n60001111005\n60001111007\n");
+             ".results.csv\n.results.vot\n60001111003\n60001111005\n60001111007\n");
   // A file is listed as itself.
   BOOST_TEST(f.run({"ls", kRow + "/pipe.log"}).out == kRow + "/pipe.log\n");
   // Several paths: a header each.

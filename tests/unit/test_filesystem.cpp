@@ -105,8 +105,8 @@ BOOST_AUTO_TEST_CASE(target_lists_rows_within_default_radius_and_csv) {
   Mount m;
   BOOST_TEST(m.names({"numaster"}).empty());
   auto rows = m.names({"numaster", "NGC4151"});
-  BOOST_TEST((rows == Names{".results.csv", "60001111002", "60001111003", "60001111005", "60001111007", "60201011002",
-                            "90801111001"}));
+  BOOST_TEST((rows == Names{".results.csv", ".results.vot", "60001111002", "60001111003", "60001111005", "60001111007",
+                            "60201011002", "90801111001"}));
   // The table's listing shows the targets already looked up.
   BOOST_TEST((m.names({"numaster"}) == Names{"NGC4151"}));
   BOOST_TEST(m.filesystem->getattr(m.walk({"numaster", "NGC4151"})).is_dir);
@@ -144,6 +144,7 @@ BOOST_AUTO_TEST_CASE(filters_every_operator_and_nesting) {
   auto rows_of = [&](std::vector<std::string> path) {
     auto names = m.names(path);
     names.erase(".results.csv");
+    names.erase(".results.vot");
     return names;
   };
   BOOST_TEST(
@@ -285,7 +286,7 @@ BOOST_AUTO_TEST_CASE(changed_file_is_estale_not_wrong_bytes) {
 
 BOOST_AUTO_TEST_CASE(second_table_works_the_same_way) {
   Mount m;
-  BOOST_TEST((m.names({"chanmaster", "NGC 4151"}) == Names{".results.csv", "3052"}));
+  BOOST_TEST((m.names({"chanmaster", "NGC 4151"}) == Names{".results.csv", ".results.vot", "3052"}));
   BOOST_TEST((m.names({"chanmaster", "NGC 4151", "3052", "primary"}) == Names{"acisf03052N004_evt2.fits.gz"}));
 }
 
@@ -358,13 +359,14 @@ BOOST_AUTO_TEST_CASE(a_name_not_listed_as_a_row_can_still_be_a_filter) {
   table.rows.push_back({std::string("B"), std::string("182.6357"), std::string("39.4058"), std::string("x"),
                         std::string("archived"), std::string("5")});
   m.heasarc.vo->tables["oddmaster"] = table;
-  BOOST_TEST((m.names({"oddmaster", "NGC4151"}) == Names{".results.csv", "exposure_a>1", "x"}));
+  BOOST_TEST((m.names({"oddmaster", "NGC4151"}) == Names{".results.csv", ".results.vot", "exposure_a>1", "x"}));
   // Listed: the row wins (lookup agrees with readdir).
   auto row = m.walk({"oddmaster", "NGC4151", "exposure_a>1"});
   BOOST_TEST(m.filesystem->readdir(row).empty());  // no directory product: an empty row
   // Under a filter that excludes that row, the name is not listed, so it is the filter.
-  BOOST_TEST((m.names({"oddmaster", "NGC4151", "exposure_a>=1"}) == Names{".results.csv", "x"}));
-  BOOST_TEST((m.names({"oddmaster", "NGC4151", "exposure_a>=1", "exposure_a>1"}) == Names{".results.csv", "x"}));
+  BOOST_TEST((m.names({"oddmaster", "NGC4151", "exposure_a>=1"}) == Names{".results.csv", ".results.vot", "x"}));
+  BOOST_TEST((m.names({"oddmaster", "NGC4151", "exposure_a>=1", "exposure_a>1"}) ==
+              Names{".results.csv", ".results.vot", "x"}));
 }
 
 BOOST_AUTO_TEST_CASE(every_listed_name_looks_up_to_the_same_node_exactly_once) {
@@ -440,7 +442,7 @@ BOOST_AUTO_TEST_CASE(concurrent_listings_of_a_new_target_send_one_query) {
     gate->open();
   }
   for (auto& thread : threads) thread.join();
-  for (auto size : sizes) BOOST_TEST(size == 7u);
+  for (auto size : sizes) BOOST_TEST(size == 8u);  // 6 rows, .results.csv, .results.vot
   BOOST_TEST(m.heasarc.vo->resolve_calls == 1);
   BOOST_TEST(m.heasarc.vo->cone_calls == 1);
   BOOST_TEST(resolving->max_inside() == 1);

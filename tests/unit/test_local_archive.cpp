@@ -61,7 +61,12 @@ class RecordingFetcher final : public cache::Fetcher {
   }
   void prefetch_whole(const vo::ObjectInfo& info) override { prefetched.push_back(info.url); }
   cache::FetcherStats stats() const override { return {}; }
+  std::uint64_t cached_bytes(const vo::ObjectInfo& info) const override {
+    asked_cached.push_back(info.url);
+    return 7;
+  }
   std::vector<std::string> opened, prefetched;
+  mutable std::vector<std::string> asked_cached;
 };
 
 }  // namespace
@@ -116,6 +121,7 @@ BOOST_AUTO_TEST_CASE(local_reader_replies_with_the_file_itself_and_checks_the_va
   BOOST_TEST(bytes_of(reply) == std::string(10, 'a'));
   BOOST_TEST(reader->read(5000, 10, CallContext{}).length == 0u);
   fetcher->prefetch_whole(info);  // nothing to prefetch for a local file
+  BOOST_TEST(fetcher->cached_bytes(info) == info.size);  // all at hand, not in the cache
 
   write_file(archive.obs / "auxil/nu60001111003_att.fits.gz", std::string(6000, 'b'));
   BOOST_TEST(errno_of([&] { reader->read(0, 10, CallContext{}); }) == ESTALE);
@@ -134,8 +140,10 @@ BOOST_AUTO_TEST_CASE(objects_from_elsewhere_go_to_the_remote_fetcher) {
   info.size = 3;
   BOOST_TEST(errno_of([&] { fetcher->open(info); }) == EHOSTUNREACH);
   fetcher->prefetch_whole(info);
+  BOOST_TEST(fetcher->cached_bytes(info) == 7u);
   BOOST_TEST(recorded->opened.size() == 1u);
   BOOST_TEST(recorded->prefetched.size() == 1u);
+  BOOST_TEST(recorded->asked_cached.size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(what_the_local_tree_lacks_comes_over_http) {

@@ -243,3 +243,17 @@ BOOST_AUTO_TEST_CASE(archive_sources) {
   BOOST_TEST(error_of({"/mnt", "-o", "archive=http://c/FTP/?x=1"}).find("no query") != std::string::npos);
   BOOST_TEST(error_of({"/mnt", "-o", "archive="}).find("needs a value") != std::string::npos);
 }
+
+BOOST_AUTO_TEST_CASE(proxy_lists) {
+  auto options = parse({"/mnt", "-o", "proxy=http://a.site:3128;socks5h://b.site:1080,timeout=5"});
+  BOOST_TEST((options.proxies == std::vector<std::string>{"http://a.site:3128", "socks5h://b.site:1080"}));
+  BOOST_TEST(options.timeout.count() == 5);
+  BOOST_TEST(parse({"/mnt"}).proxies.empty());
+  BOOST_TEST(error_of({"/mnt", "-o", "proxy=a.site:3128"}).find("'a.site:3128' is not a proxy URL") !=
+             std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "proxy=http://a:1;"}).find("'' is not a proxy URL") != std::string::npos);
+  BOOST_TEST(error_of({"/mnt", "-o", "proxy="}).find("needs a value") != std::string::npos);
+  std::string seventeen = "http://p0:1";
+  for (int i = 1; i < 17; ++i) seventeen += ";http://p" + std::to_string(i) + ":1";
+  BOOST_TEST(error_of({"/mnt", "-o", "proxy=" + seventeen}).find("more than 16 proxies") != std::string::npos);
+}

@@ -107,6 +107,8 @@ BOOST_AUTO_TEST_CASE(row_names_never_collide_with_results_csv_or_a_suffixed_name
   auto csv = fs::name_rows(cone({field("obsid", "char")}, {{std::string(".results.csv")}, {std::string("x")}}));
   BOOST_TEST(csv.row_names.at(0) != ".results.csv");
   BOOST_TEST(csv.row_names.at(0) == ".results.csv~1");
+  auto vot = fs::name_rows(cone({field("obsid", "char")}, {{std::string(".results.vot")}}));
+  BOOST_TEST(vot.row_names.at(0) == ".results.vot~1");
   // A value that is already the "~<N>" name a later duplicate would get.
   auto rows = fs::name_rows(
       cone({field("obsid", "char")},
