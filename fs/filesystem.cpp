@@ -112,8 +112,9 @@ Entry Filesystem::entry_of(const Node& node) const {
   return entry;
 }
 
-std::shared_ptr<const Filesystem::FilteredAnswer> Filesystem::answer_of(const QueryPath& query) {
-  auto rows = remote_->cone(query.cone);
+std::shared_ptr<const Filesystem::FilteredAnswer> Filesystem::answer_of(const QueryPath& query,
+                                                                        const CallContext& call) {
+  auto rows = remote_->cone(query.cone, call);
   std::string key = query.cone.cache_key();
   for (const auto& filter : query.filters) key += "/" + filter.segment;
   {
@@ -154,17 +155,20 @@ Node Filesystem::archive_child(const Node& parent, const ArchiveEntry& entry) {
   return child;
 }
 
-Entry Filesystem::lookup(std::uint64_t parent, const std::string& name) {
-  auto directory = node(parent);
-  if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
-    throw Error(ENOENT, "no entry '" + name + "'");
-  return entry_of(*lookup_node(*directory, name));
+Entry Filesystem::lookup(std::uint64_t parent, const std::string& name, const CallContext& call) {
+  return within_call(call, [&] {
+    auto directory = node(parent);
+    if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+      throw Error(ENOENT, "no entry '" + name + "'");
+    return entry_of(*lookup_node(*directory, name, call));
+  });
 }
 
-std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const std::string& name) {
+std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const std::string& name,
+                                                    const CallContext& call) {
   if (parent.as<RootNode>()) {
-    for (const auto& table : remote_->tables()) {
+    for (const auto& table : remote_->tables(call)) {
       if (table.name != name) continue;
       Node child;
       child.table = table.name;
@@ -178,7 +182,7 @@ std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const st
     if (!target) throw Error(ENOENT, "'" + name + "' is not a target (an object name or RA,Dec[@radius])");
     auto query = std::make_shared<QueryPath>();
     query->cone.table = table->table;
-    query->cone.center = target->is_position ? target->position : remote_->resolve(target->object_name);
+    query->cone.center = target->is_position ? target->position : remote_->resolve(target->object_name, call);
     query->cone.radius_deg = target->radius_deg.value_or(config_.default_radius_deg);
     Node child;
     child.table = table->table;
@@ -191,14 +195,15 @@ std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const st
     if (targets.size() > kMaxListedTargets) targets.erase(targets.begin());
     return stored;
   }
-  if (parent.as<QueryNode>()) return lookup_in_query(parent, name);
-  if (parent.as<RowNode>() || parent.as<ArchiveDirNode>()) return lookup_in_archive(parent, name);
+  if (parent.as<QueryNode>()) return lookup_in_query(parent, name, call);
+  if (parent.as<RowNode>() || parent.as<ArchiveDirNode>()) return lookup_in_archive(parent, name, call);
   throw Error(ENOTDIR, "not a directory");
 }
 
-std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, const std::string& name) {
+std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, const std::string& name,
+                                                        const CallContext& call) {
   const QueryPath& query = *parent.as<QueryNode>()->query;
-  auto answer = answer_of(query);
+  auto answer = answer_of(query, call);
   if (name == kResultsCsvName) return intern(parent.ino, name, csv_child(parent, *answer), true);
   auto filter = parse_filter_segment(name);
   if (auto it = answer->rows->row_by_name.find(name); it != answer->rows->row_by_name.end()) {
@@ -222,8 +227,8 @@ std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, cons
   return intern(parent.ino, name, std::move(child), true);
 }
 
-std::optional<std::string> Filesystem::archive_url_of(const Node& directory) {
-  if (auto row = directory.as<RowNode>()) return remote_->directory_of(row->query->cone, row->row_name);
+std::optional<std::string> Filesystem::archive_url_of(const Node& directory, const CallContext& call) {
+  if (auto row = directory.as<RowNode>()) return remote_->directory_of(row->query->cone, row->row_name, call);
   if (auto dir = directory.as<ArchiveDirNode>()) return dir->url;
   return std::nullopt;
 }
@@ -233,46 +238,47 @@ std::optional<std::string> Filesystem::archive_url_of(const Node& directory) {
 // level from a subdirectory reached some other way.
 unsigned Filesystem::prefetch_levels_below(const Node& directory) { return directory.as<RowNode>() ? 2 : 1; }
 
-std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, const std::string& name) {
-  auto url = archive_url_of(parent);
+std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, const std::string& name,
+                                                          const CallContext& call) {
+  auto url = archive_url_of(parent, call);
   if (!url) throw Error(ENOENT, "no entry '" + name + "': this observation has no public directory");
-  auto listing = remote_->listing(*url, prefetch_levels_below(parent));
+  auto listing = remote_->listing(*url, call, prefetch_levels_below(parent));
   const ArchiveEntry* entry = listing->find(name);
   if (!entry) throw Error(ENOENT, "no entry '" + name + "' in " + *url);
   Node child = archive_child(parent, *entry);
   if (auto file = std::get_if<ArchiveFileNode>(&child.data); file && !file->object) {
     // The directory's parallel stat missed this file: ask once more, alone, and let its
     // error (ENOENT, ETIMEDOUT, ...) be the lookup's.
-    file->object = remote_->stat(entry->url);
+    file->object = remote_->stat(entry->url, call);
     if (file->object->mtime) file->mtime = file->object->mtime;
   }
   return intern(parent.ino, name, std::move(child), true);
 }
 
-std::vector<Node> Filesystem::children(const Node& directory) {
+std::vector<Node> Filesystem::children(const Node& directory, const CallContext& call) {
   std::vector<Node> result;
   auto add = [&](const std::string& name, Node child) {
     child.name = name;
     result.push_back(std::move(child));
   };
   if (directory.as<RootNode>()) {
-    for (const auto& table : remote_->tables()) {
+    for (const auto& table : remote_->tables(call)) {
       Node child;
       child.table = table.name;
       child.data = TableNode{table.name};
       add(table.name, std::move(child));
     }
   } else if (auto query = directory.as<QueryNode>()) {
-    auto answer = answer_of(*query->query);
+    auto answer = answer_of(*query->query, call);
     add(std::string(kResultsCsvName), csv_child(directory, *answer));
     for (auto index : answer->selected) {
       const std::string& row_name = answer->rows->row_names[index];
       add(row_name, row_child(directory, row_name));
     }
   } else if (directory.as<RowNode>() || directory.as<ArchiveDirNode>()) {
-    auto url = archive_url_of(directory);
+    auto url = archive_url_of(directory, call);
     if (url) {  // else proprietary: an empty directory (the log says why)
-      auto listing = remote_->listing(*url, prefetch_levels_below(directory));
+      auto listing = remote_->listing(*url, call, prefetch_levels_below(directory));
       for (const auto& entry : listing->entries) add(entry.name, archive_child(directory, entry));
     }
   } else if (!directory.as<TableNode>()) {
@@ -281,7 +287,11 @@ std::vector<Node> Filesystem::children(const Node& directory) {
   return result;
 }
 
-std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
+std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino, const CallContext& call) {
+  return within_call(call, [&] { return readdir_within(ino, call); });
+}
+
+std::vector<DirectoryEntry> Filesystem::readdir_within(std::uint64_t ino, const CallContext& call) {
   auto directory = node(ino);
   if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
   std::vector<DirectoryEntry> entries;
@@ -294,7 +304,7 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
     return entries;
   }
   std::set<std::string> seen;
-  for (auto& child : children(*directory)) {
+  for (auto& child : children(*directory, call)) {
     // A name listed twice (two registry records ending in the same table name, say) is one
     // entry: the first, which is also the one lookup finds.
     if (!seen.insert(child.name).second) continue;
@@ -305,21 +315,23 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
   return entries;
 }
 
-Attributes Filesystem::getattr(std::uint64_t ino) { return stat(ino).attributes; }
+Attributes Filesystem::getattr(std::uint64_t ino, const CallContext& call) { return stat(ino, call).attributes; }
 
-Entry Filesystem::stat(std::uint64_t ino) {
-  auto current = node(ino);
-  if (auto csv = current->as<ResultsCsvNode>()) {
-    // Its text follows the cone answer, which is refreshed on its own TTL: the size the
-    // kernel sees must be the size the next open reads.
-    auto answer = answer_of(*csv->query);
-    if (answer->rows != csv->basis.lock()) {
-      Node refreshed = *current;
-      refreshed.data = ResultsCsvNode{csv->query, answer->csv_size, answer->rows};
-      current = intern(current->parent, current->name, std::move(refreshed), false);
+Entry Filesystem::stat(std::uint64_t ino, const CallContext& call) {
+  return within_call(call, [&] {
+    auto current = node(ino);
+    if (auto csv = current->as<ResultsCsvNode>()) {
+      // Its text follows the cone answer, which is refreshed on its own TTL: the size the
+      // kernel sees must be the size the next open reads.
+      auto answer = answer_of(*csv->query, call);
+      if (answer->rows != csv->basis.lock()) {
+        Node refreshed = *current;
+        refreshed.data = ResultsCsvNode{csv->query, answer->csv_size, answer->rows};
+        current = intern(current->parent, current->name, std::move(refreshed), false);
+      }
     }
-  }
-  return entry_of(*current);
+    return entry_of(*current);
+  });
 }
 
 void Filesystem::access(std::uint64_t ino, int mask) {
@@ -328,7 +340,11 @@ void Filesystem::access(std::uint64_t ino, int mask) {
   if ((mask & X_OK) && !current->is_dir()) throw Error(EACCES, "not executable (mode 0444)");
 }
 
-OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
+OpenedFile Filesystem::open(std::uint64_t ino, int flags, const CallContext& call) {
+  return within_call(call, [&] { return open_within(ino, flags, call); });
+}
+
+OpenedFile Filesystem::open_within(std::uint64_t ino, int flags, const CallContext& call) {
   auto file = node(ino);
   if (file->is_dir()) throw Error(EISDIR, "is a directory");
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT | O_APPEND)))
@@ -337,7 +353,7 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   open_file->node = file;
   OpenedFile opened;
   if (auto csv = file->as<ResultsCsvNode>()) {
-    auto answer = answer_of(*csv->query);
+    auto answer = answer_of(*csv->query, call);
     open_file->content = results_csv(*answer->rows, answer->selected);
     // Regenerated text whose size may differ from the size the kernel saw: bypass the page cache.
     opened.direct_io = true;
@@ -402,7 +418,7 @@ cache::ReadReply Filesystem::read(std::uint64_t handle, std::uint64_t offset, st
     reply.length = reply.bytes.size();
     return reply;
   }
-  return file->reader->read(offset, size, call);
+  return within_call(call, [&] { return file->reader->read(offset, size, call); });
 }
 
 void Filesystem::release(std::uint64_t handle) {

@@ -73,20 +73,24 @@ class Filesystem {
  public:
   Filesystem(FilesystemConfig config, std::shared_ptr<RemoteView> remote, cache::Fetcher& fetcher);
 
+  // Calls that may need the remote services take the CallContext of the FUSE request (or CLI
+  // command) they serve: every request they make spends its one deadline, and its interrupt
+  // ends them. They throw hfs::Error EINTR when interrupted, ETIMEDOUT when the deadline passed.
+  //
   // A successful lookup counts one kernel reference to the node (FUSE's lookup count).
-  Entry lookup(std::uint64_t parent, const std::string& name);
+  Entry lookup(std::uint64_t parent, const std::string& name, const CallContext& call);
   // The kernel dropped `count` references (FUSE forget); at zero the node may go.
   void forget(std::uint64_t ino, std::uint64_t count);
   // How many nodes are held (tests of bounded memory).
   std::size_t node_count() const;
-  Attributes getattr(std::uint64_t ino);
+  Attributes getattr(std::uint64_t ino, const CallContext& call);
   // getattr with the time the kernel may keep the answer (the README's table).
-  Entry stat(std::uint64_t ino);
+  Entry stat(std::uint64_t ino, const CallContext& call);
   // access(2): W_OK is EROFS, X_OK on a file (mode 0444) EACCES; anything else is allowed.
   void access(std::uint64_t ino, int mask);
-  std::vector<DirectoryEntry> readdir(std::uint64_t ino);
+  std::vector<DirectoryEntry> readdir(std::uint64_t ino, const CallContext& call);
   // flags: open(2) flags; anything but read-only access gives EROFS, a directory EISDIR.
-  OpenedFile open(std::uint64_t ino, int flags);
+  OpenedFile open(std::uint64_t ino, int flags, const CallContext& call);
   // Bytes of an open file: archive files through the fetcher (a pinned range of the cache file
   // when its blocks are verified, for a zero-copy reply), .results.csv from its text.
   cache::ReadReply read(std::uint64_t handle, std::uint64_t offset, std::size_t size, const CallContext& call);
@@ -95,16 +99,18 @@ class Filesystem {
  private:
   struct OpenFile;
 
+  std::vector<DirectoryEntry> readdir_within(std::uint64_t ino, const CallContext& call);
+  OpenedFile open_within(std::uint64_t ino, int flags, const CallContext& call);
   std::shared_ptr<const Node> node(std::uint64_t ino) const EXCLUDES(nodes_mutex_);
   // Returns the existing child node of that name, or registers `child` under a new inode.
   // `counted`: the kernel is told this node (a lookup reply): its lookup count goes up.
   std::shared_ptr<const Node> intern(std::uint64_t parent, const std::string& name, Node child, bool counted)
       EXCLUDES(nodes_mutex_);
-  std::shared_ptr<const Node> lookup_node(const Node& parent, const std::string& name);
-  std::shared_ptr<const Node> lookup_in_query(const Node& parent, const std::string& name);
-  std::shared_ptr<const Node> lookup_in_archive(const Node& parent, const std::string& name);
-  std::vector<Node> children(const Node& directory);
-  std::optional<std::string> archive_url_of(const Node& directory);
+  std::shared_ptr<const Node> lookup_node(const Node& parent, const std::string& name, const CallContext& call);
+  std::shared_ptr<const Node> lookup_in_query(const Node& parent, const std::string& name, const CallContext& call);
+  std::shared_ptr<const Node> lookup_in_archive(const Node& parent, const std::string& name, const CallContext& call);
+  std::vector<Node> children(const Node& directory, const CallContext& call);
+  std::optional<std::string> archive_url_of(const Node& directory, const CallContext& call);
   static unsigned prefetch_levels_below(const Node& directory);
   void prefetch_next_small_files(const Node& file);
   // The rows of a query directory after its filters, and the size of its CSV text: computed
@@ -114,7 +120,7 @@ class Filesystem {
     std::vector<std::size_t> selected;
     std::uint64_t csv_size = 0;
   };
-  std::shared_ptr<const FilteredAnswer> answer_of(const QueryPath& query);
+  std::shared_ptr<const FilteredAnswer> answer_of(const QueryPath& query, const CallContext& call);
   // The one place each kind of child is built (lookup and readdir both come here).
   Node csv_child(const Node& query_dir, const FilteredAnswer& answer);
   Node row_child(const Node& query_dir, const std::string& row_name);

@@ -51,17 +51,18 @@ RemoteView::RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::Arc
 
 template <class Value>
 Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
-                         std::chrono::seconds ttl, const std::function<Value()>& fetch) {
+                         std::chrono::seconds ttl, const CallContext& call, const std::function<Value()>& fetch) {
   if (auto fresh = cache.get(key)) return *fresh;
-  return flight.run(key, [&]() -> Value {
+  return flight.run(key, call, [&]() -> Value {
     if (auto fresh = cache.get(key)) return *fresh;  // another flight finished meanwhile
     try {
       Value value = fetch();
       cache.put(key, value, ttl);
       return value;
     } catch (const Error& error) {
-      // ENOENT is an answer, not a failure: never paper over it with an old value.
-      if (error.errnum() != ENOENT) {
+      // ENOENT is an answer, not a failure: never paper over it with an old value. An
+      // interrupted caller is gone: nothing to serve.
+      if (error.errnum() != ENOENT && !call.cancelled()) {
         if (auto stale = cache.get_stale(key)) {
           log::warn("remote", "serving the last good answer for " + key + " (refresh failed: " + error.what() + ")");
           return *stale;
@@ -72,9 +73,10 @@ Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& fli
   });
 }
 
-std::vector<vo::TableService> RemoteView::tables() {
-  auto tables = cached<Tables>(tables_, tables_flight_, "tables", ttls_.tables, [&] {
-    auto found = vo_->cone_tables();
+std::vector<vo::TableService> RemoteView::tables(const CallContext& call) {
+  auto tables = cached<Tables>(tables_, tables_flight_, "tables", ttls_.tables, call, [&] {
+    call.throw_if_ended("registry query");
+    auto found = vo_->cone_tables(call);
     std::erase_if(found, [](const vo::TableService& table) {
       if (is_usable_name(table.name)) return false;
       log::warn("registry", "skipping table '" + table.ivoid.substr(0, 300) + "': its name cannot be a file name");
@@ -85,22 +87,23 @@ std::vector<vo::TableService> RemoteView::tables() {
   return *tables;
 }
 
-vo::TableService RemoteView::table(const std::string& name) {
+vo::TableService RemoteView::table(const std::string& name, const CallContext& call) {
   auto wanted = lower(name);
-  for (const auto& table : tables())
+  for (const auto& table : tables(call))
     if (lower(table.name) == wanted) return table;
   throw Error(ENOENT, "the registry lists no table '" + name + "' with a cone search");
 }
 
-vo::SkyPosition RemoteView::resolve(const std::string& object_name) {
+vo::SkyPosition RemoteView::resolve(const std::string& object_name, const CallContext& call) {
   auto key = name_key(object_name);
   auto position = positions_.get(key);
   if (!position) {
     // Not through cached(): an unknown name is cached too, but only for the short negative TTL.
-    position = positions_flight_.run(key, [&]() -> std::optional<vo::SkyPosition> {
+    position = positions_flight_.run(key, call, [&]() -> std::optional<vo::SkyPosition> {
       if (auto fresh = positions_.get(key)) return *fresh;
       try {
-        auto found = vo_->resolve(object_name);
+        call.throw_if_ended("resolving '" + object_name + "'");
+        auto found = vo_->resolve(object_name, call);
         positions_.put(key, found, ttls_.resolve);
         return found;
       } catch (const Error& error) {
@@ -109,7 +112,7 @@ vo::SkyPosition RemoteView::resolve(const std::string& object_name) {
           positions_.put(key, std::nullopt, ttls_.resolve_negative);
           return std::nullopt;
         }
-        if (auto stale = positions_.get_stale(key); stale && *stale) {
+        if (auto stale = positions_.get_stale(key); stale && *stale && !call.cancelled()) {
           log::warn("resolve",
                     "using the last known position of '" + object_name + "' (resolver failed: " + error.what() + ")");
           return *stale;
@@ -122,21 +125,25 @@ vo::SkyPosition RemoteView::resolve(const std::string& object_name) {
   return **position;
 }
 
-std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query) {
-  return cached<std::shared_ptr<const ResultRows>>(cones_, cones_flight_, query.cache_key(), ttls_.cone, [&] {
-    auto service = table(query.table);
-    return std::make_shared<const ResultRows>(name_rows(vo_->cone_search(service, query.center, query.radius_deg)));
+std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query, const CallContext& call) {
+  return cached<std::shared_ptr<const ResultRows>>(cones_, cones_flight_, query.cache_key(), ttls_.cone, call, [&] {
+    auto service = table(query.table, call);
+    call.throw_if_ended("cone search of " + query.table);
+    return std::make_shared<const ResultRows>(
+        name_rows(vo_->cone_search(service, query.center, query.radius_deg, call)));
   });
 }
 
-std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, const std::string& row_name) {
+std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, const std::string& row_name,
+                                                    const CallContext& call) {
   auto key = directory_key(query, row_name);
   return cached<std::optional<std::string>>(
-      directories_, directories_flight_, key, ttls_.datalink, [&]() -> std::optional<std::string> {
-        auto rows = cone(query);
+      directories_, directories_flight_, key, ttls_.datalink, call, [&]() -> std::optional<std::string> {
+        auto rows = cone(query, call);
         auto it = rows->row_by_name.find(row_name);
         if (it == rows->row_by_name.end()) throw Error(ENOENT, "no row '" + row_name + "' in " + query.table);
-        auto links = vo_->datalinks(rows->cone, it->second);
+        call.throw_if_ended("DataLink of " + query.table + " row " + row_name);
+        auto links = vo_->datalinks(rows->cone, it->second, call);
         auto directory = vo::find_directory_link(links);
         if (!directory) {
           log::info("datalink", query.table + " row " + row_name + ": no directory product among " +
@@ -149,12 +156,14 @@ std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, cons
       });
 }
 
-std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url, unsigned prefetch_levels) {
-  return cached<std::shared_ptr<const ArchiveListing>>(listings_, listings_flight_, dir_url, ttls_.listing, [&] {
+std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url, const CallContext& call,
+                                                          unsigned prefetch_levels) {
+  return cached<std::shared_ptr<const ArchiveListing>>(listings_, listings_flight_, dir_url, ttls_.listing, call, [&] {
     auto listing = std::make_shared<ArchiveListing>();
     listing->url = dir_url;
     std::vector<std::string> file_urls;
-    auto index = archive_->list(dir_url);
+    call.throw_if_ended("listing " + dir_url);
+    auto index = archive_->list(dir_url, call);
     auto background = background_.lock();
     if (prefetch_levels > 0 && background) {
       // At most this many subdirectories per listing: an observation has a handful; a huge
@@ -168,7 +177,8 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
           auto self = weak.lock();
           if (!self) return;
           try {
-            self->listing(url, levels);
+            // A deadline of its own: the job outlives the call that posted it.
+            self->listing(url, CallContext::with_timeout(self->ttls_.stat_fan_out), levels);
           } catch (const std::exception& error) {
             log::debug("archive", "prefetch of the listing " + url + " failed: " + error.what());
           }
@@ -191,8 +201,13 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
     }
     // Index pages round sizes ("1.7M"); exact sizes come from one HEAD per file, all of one
     // directory sent together with bounded parallelism.
-    auto stats = archive_->stat_many(file_urls, max_parallel_stats_,
-                                     CallContext{SteadyClock::now() + ttls_.stat_fan_out, nullptr});
+    // The caller's deadline, and never longer than stat_fan_out.
+    CallContext fan_out = call;
+    fan_out.deadline = std::min(call.deadline, SteadyClock::now() + ttls_.stat_fan_out);
+    auto stats = archive_->stat_many(file_urls, max_parallel_stats_, fan_out);
+    // Sizes that failed because the caller was interrupted say nothing about the server: an
+    // interrupted listing is not cached (a deadline that passed is: its sizes failed).
+    if (call.cancelled()) throw Error(EINTR, "size lookups in " + dir_url + ": interrupted");
     std::size_t next = 0, failed = 0;
     std::string first_failure;
     for (auto& entry : listing->entries) {
@@ -216,14 +231,17 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
   });
 }
 
-vo::ObjectInfo RemoteView::stat(const std::string& url) {
+vo::ObjectInfo RemoteView::stat(const std::string& url, const CallContext& call) {
   if (auto failure = failed_stats_.get(url))
-    throw Error(failure->first, failure->second + " (failed moments ago; not asked again for " +
-                                    std::to_string(ttls_.failed_stat.count()) + " s)");
+    throw RememberedFailure(failure->first, failure->second + " (failed moments ago; not asked again for " +
+                                                std::to_string(ttls_.failed_stat.count()) + " s)");
+  call.throw_if_ended("size of " + url);
   try {
-    return archive_->stat(url);
+    return archive_->stat(url, call);
   } catch (const Error& error) {
-    if (error.errnum() != ENOENT) failed_stats_.put(url, {error.errnum(), error.what()}, ttls_.failed_stat);
+    // An interrupt says nothing about the server; ENOENT is an answer.
+    if (error.errnum() != ENOENT && !call.cancelled())
+      failed_stats_.put(url, {error.errnum(), error.what()}, ttls_.failed_stat);
     throw;
   }
 }

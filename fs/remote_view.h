@@ -35,7 +35,8 @@ struct RemoteTtls {
   // sends them once, not once more per entry's lstat (seconds, not the listing TTL: a server
   // that recovers is used again soon).
   std::chrono::seconds failed_stat{10};
-  // The deadline of one listing's size lookups together (timeout=).
+  // The deadline of one listing's size lookups together (timeout=), at most: a caller's own
+  // deadline comes first. Also the whole deadline of one background prefetch job.
   std::chrono::milliseconds stat_fan_out{60000};
 };
 
@@ -68,25 +69,42 @@ struct ArchiveListing {
 // nothing is listed that cannot be looked up.
 bool is_usable_name(std::string_view name);
 
+// A failure already reported: a size lookup that failed moments ago, answered again from the
+// memo (RemoteTtls::failed_stat) without a request. The FUSE edge logs it at debug, so the
+// lstat storm of one `ls -l` adds no log line per entry (the listing's one line says it).
+class RememberedFailure : public Error {
+ public:
+  using Error::Error;
+};
+
 class RemoteView : public std::enable_shared_from_this<RemoteView> {
  public:
   RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive, RemoteTtls ttls = {},
              unsigned max_parallel_stats = 16);
 
-  std::vector<vo::TableService> tables();
+  // Every call that may send a request takes the CallContext of the filesystem call it
+  // serves: its requests (a chain: registry, cone, DataLink, listing, HEADs) all spend that
+  // one deadline, none starts after it has passed (ETIMEDOUT) or the call was interrupted
+  // (EINTR), and an interrupt ends the one in flight. Cached answers need no time.
+  std::vector<vo::TableService> tables(const CallContext& call);
   // ENOENT when the authority has no such table with a cone search.
-  vo::TableService table(const std::string& name);
+  vo::TableService table(const std::string& name, const CallContext& call);
   // ENOENT when the resolver has no position for the name.
-  vo::SkyPosition resolve(const std::string& object_name);
-  std::shared_ptr<const ResultRows> cone(const ConeQuery& query);
+  vo::SkyPosition resolve(const std::string& object_name, const CallContext& call);
+  std::shared_ptr<const ResultRows> cone(const ConeQuery& query, const CallContext& call);
   // The archive directory URL of a row; nullopt when it has none (proprietary).
-  std::optional<std::string> directory_of(const ConeQuery& query, const std::string& row_name);
+  std::optional<std::string> directory_of(const ConeQuery& query, const std::string& row_name, const CallContext& call);
   // Entries of an archive directory with every file's exact size (stats sent in parallel).
   // prefetch_levels > 0: as soon as the index page is read, the listings of its
   // subdirectories (and theirs, that many levels down) are fetched in the background, beside
   // this directory's size lookups, so a cold `ls -lR` of an observation costs a few round
   // trips instead of one per directory in series. Needs a background pool (set_background).
-  std::shared_ptr<const ArchiveListing> listing(const std::string& dir_url, unsigned prefetch_levels = 0);
+  // Each prefetch job runs under a CallContext of its own (deadline stat_fan_out), never the
+  // caller's: an interrupted `ls` does not end it. The size lookups spend the caller's
+  // deadline (at most stat_fan_out); sizes that fail by it are remembered as failed
+  // (failed_stat) and the listing is served without them. An interrupted call caches nothing.
+  std::shared_ptr<const ArchiveListing> listing(const std::string& dir_url, const CallContext& call,
+                                                unsigned prefetch_levels = 0);
   // The DataLink directory of a row if it is cached and fresh; never sends a request.
   std::optional<std::string> cached_directory_of(const ConeQuery& query, const std::string& row_name) {
     auto found = directories_.get(directory_key(query, row_name));
@@ -102,8 +120,9 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   // view while it runs; were the pool owned here, the job's release of the last reference
   // could destroy the pool on its own worker, which cannot join itself.)
   void set_background(std::weak_ptr<TaskPool> pool) { background_ = std::move(pool); }
-  // Exact metadata of one file (used when the listing's parallel stat of it failed).
-  vo::ObjectInfo stat(const std::string& url);
+  // Exact metadata of one file (used when the listing's parallel stat of it failed). Within
+  // failed_stat of a failure, that failure again (RememberedFailure), without a request.
+  vo::ObjectInfo stat(const std::string& url, const CallContext& call);
 
   vo::ArchiveClient& archive() { return *archive_; }
 
@@ -111,7 +130,7 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   static std::string directory_key(const ConeQuery& query, const std::string& row_name);
   template <class Value>
   Value cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
-               std::chrono::seconds ttl, const std::function<Value()>& fetch);
+               std::chrono::seconds ttl, const CallContext& call, const std::function<Value()>& fetch);
 
   std::shared_ptr<vo::VoClient> vo_;
   std::shared_ptr<vo::ArchiveClient> archive_;

@@ -55,9 +55,10 @@ class HttpArchiveClient final : public ArchiveClient {
   HttpArchiveClient(std::shared_ptr<HttpTransport> transport, RetryPolicy retry)
       : transport_(std::move(transport)), retry_(retry) {}
 
-  std::vector<IndexEntry> list(const std::string& dir_url) override {
+  std::vector<IndexEntry> list(const std::string& dir_url, const CallContext& call) override {
     HttpRequest request;
     request.url = dir_url;
+    request.call = call;
     auto response = perform(request);
     if (!is_success(response.status)) throw_for_status("listing", dir_url, response.status);
     // Entries resolve against the page's final URL (a redirect may have added the '/').
@@ -69,9 +70,7 @@ class HttpArchiveClient final : public ArchiveClient {
     }
   }
 
-  ObjectInfo stat(const std::string& url) override { return stat_within(url, CallContext{}); }
-
-  ObjectInfo stat_within(const std::string& url, const CallContext& call) {
+  ObjectInfo stat(const std::string& url, const CallContext& call) override {
     HttpRequest head;
     head.method = HttpRequest::Method::head;
     head.url = url;
@@ -100,7 +99,7 @@ class HttpArchiveClient final : public ArchiveClient {
     std::vector<StatResult> results(urls.size());
     parallel_for(urls.size(), max_parallel, [&](std::size_t i) {
       try {
-        results[i].info = stat_within(urls[i], call);
+        results[i].info = stat(urls[i], call);
       } catch (const Error& error) {
         results[i].errnum = error.errnum();
         results[i].message = error.what();
