@@ -271,14 +271,20 @@ void refuse_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_i
 // What the kernel is told at mount. max_background: how many asynchronous requests (page
 // cache read-ahead of every reader together) the kernel keeps in flight before making readers
 // wait; its default of 12 would let a few readers starve the rest and cap what the prefetcher
-// can serve in parallel. Splice: replies from a cache file go kernel to kernel.
+// can serve in parallel. Splice: replies from a cache file go kernel to kernel. Parallel
+// directory operations: see below.
 void op_init(void*, fuse_conn_info* conn) {
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+  // Lookups and readdirs of one directory run in parallel: without it the kernel serializes
+  // them, and one lookup blocked on a hung service (a new target in numaster/) would hold
+  // every other lookup in that directory, cached names' revalidation included.
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   log::debug("init", "max_background 64, congestion_threshold 48, splice " +
-                         std::string(conn->want & FUSE_CAP_SPLICE_WRITE ? "on" : "off"));
+                         std::string(conn->want & FUSE_CAP_SPLICE_WRITE ? "on" : "off") + ", parallel dirops " +
+                         std::string(conn->want & FUSE_CAP_PARALLEL_DIROPS ? "on" : "off"));
 }
 
 fuse_lowlevel_ops make_operations() {
