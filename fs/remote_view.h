@@ -101,7 +101,8 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   // trips instead of one per directory in series. Needs a background pool (set_background).
   // Each prefetch job runs under a CallContext of its own (deadline stat_fan_out), never the
   // caller's: an interrupted `ls` does not end it. The size lookups spend the caller's
-  // deadline (at most stat_fan_out); sizes that fail by it are remembered as failed
+  // deadline (at most stat_fan_out; they end a tenth of the time left before it, at most
+  // 0.5 s, so the listing is still answered in time); sizes that fail by it are remembered as failed
   // (failed_stat) and the listing is served without them. An interrupted call caches nothing.
   std::shared_ptr<const ArchiveListing> listing(const std::string& dir_url, const CallContext& call,
                                                 unsigned prefetch_levels = 0);

@@ -271,10 +271,10 @@ def big_event_files(obsid_dir: Path, target: str, mtime: int, sources: Sources) 
 
 
 def wide_hk(obsid_dir: Path, obsid: str, mtime: int) -> None:
-    """WIDE_FILES small housekeeping-like text files in hk/, each different."""
+    """WIDE_FILES small text files in hk/, each different (not FITS: .log)."""
     for i in range(WIDE_FILES):
         lines = [f"{obsid} slice {i:02d} row {r}: {(i * 7919 + r * 104729) % 1000003}" for r in range(20 + i)]
-        write(obsid_dir / "hk" / f"nu{obsid}_s{i:02d}.hk", ("\n".join(lines) + "\n").encode(), mtime)
+        write(obsid_dir / "hk" / f"nu{obsid}_s{i:02d}.log", ("\n".join(lines) + "\n").encode(), mtime)
 
 
 def build(target: Path) -> None:
