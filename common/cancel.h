@@ -12,7 +12,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <string>
 
+#include "common/error.h"
 #include "common/thread_annotations.h"
 
 namespace hfs {
@@ -94,6 +96,28 @@ struct CallContext {
   }
   bool cancelled() const { return cancel && cancel->cancelled(); }
   bool expired(SteadyClock::time_point now = SteadyClock::now()) const { return now >= deadline; }
+  bool ended() const { return cancelled() || expired(); }
+  // Before a call starts another step (a request, a wait): EINTR when it was interrupted,
+  // ETIMEDOUT when its deadline has passed, so no step starts on time the call no longer has.
+  void throw_if_ended(const std::string& what) const {
+    if (cancelled()) throw Error(EINTR, what + ": interrupted");
+    if (expired()) throw Error(ETIMEDOUT, what + ": the call's deadline (timeout=) has passed");
+  }
 };
+
+// Runs one filesystem call's body under `call`; an error that its interrupt caused (the
+// request or wait it cut short ends with ECANCELED or ETIMEDOUT) is rethrown as EINTR with
+// the same message, so an interrupted call answers EINTR whichever layer noticed.
+template <class Body>
+auto within_call(const CallContext& call, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Error& error) {
+    const int errnum = error.errnum();
+    if (errnum != EINTR && (errnum == ECANCELED || errnum == ETIMEDOUT) && call.cancelled())
+      throw Error(EINTR, error.what());
+    throw;
+  }
+}
 
 }  // namespace hfs

@@ -58,8 +58,12 @@ std::string join(const std::vector<std::string>& parts, std::size_t count) {
 }
 
 // Unlike std::sort on entries as they come, this is the order `ls` prints in the C locale.
-std::vector<DirectoryEntry> sorted_listing(Filesystem& filesystem, std::uint64_t ino, bool all) {
-  auto entries = filesystem.readdir(ino);
+// Each Filesystem call gets a deadline of its own (timeout=), as each FUSE request of a mount does.
+CallContext one_call(std::chrono::milliseconds timeout) { return CallContext::with_timeout(timeout); }
+
+std::vector<DirectoryEntry> sorted_listing(Filesystem& filesystem, std::uint64_t ino, bool all,
+                                           std::chrono::milliseconds timeout) {
+  auto entries = filesystem.readdir(ino, one_call(timeout));
   if (!all)
     entries.erase(std::remove_if(entries.begin(), entries.end(),
                                  [](const DirectoryEntry& entry) { return entry.name.rfind('.', 0) == 0; }),
@@ -98,8 +102,8 @@ void write_all(int fd, const char* data, std::size_t size, const std::string& wh
 // Closes the handle however the copy ends.
 class OpenHandle {
  public:
-  OpenHandle(Filesystem& filesystem, std::uint64_t ino) : filesystem_(filesystem) {
-    handle_ = filesystem.open(ino, O_RDONLY).handle;
+  OpenHandle(Filesystem& filesystem, std::uint64_t ino, std::chrono::milliseconds timeout) : filesystem_(filesystem) {
+    handle_ = filesystem.open(ino, O_RDONLY, one_call(timeout)).handle;
   }
   ~OpenHandle() {
     try {
@@ -120,11 +124,11 @@ class OpenHandle {
 // Every byte of the file `ino`, in kernel-sized reads, to `fd`. Returns the bytes written.
 std::uint64_t stream_file(Filesystem& filesystem, std::uint64_t ino, int fd, std::chrono::milliseconds timeout,
                           const std::string& what) {
-  OpenHandle open(filesystem, ino);
+  OpenHandle open(filesystem, ino, timeout);
   std::uint64_t offset = 0;
   std::string buffer;
   for (;;) {
-    auto reply = filesystem.read(open.handle(), offset, kReadChunk, CallContext::with_timeout(timeout));
+    auto reply = filesystem.read(open.handle(), offset, kReadChunk, one_call(timeout));
     std::size_t length = reply.pin ? static_cast<std::size_t>(reply.length) : reply.bytes.size();
     if (length == 0) break;
     if (reply.pin) {
@@ -224,8 +228,8 @@ class Runner {
     bool first = true;
     for (const auto& path : paths) {
       guarded(path, [&] {
-        auto ino = resolve_path(filesystem_, path);
-        auto attributes = filesystem_.getattr(ino);
+        auto ino = resolve_path(filesystem_, path, io_.timeout);
+        auto attributes = filesystem_.getattr(ino, one_call(io_.timeout));
         if (!attributes.is_dir) {
           print_entry(io_.out, path, attributes, command_.long_format);
           return;
@@ -240,14 +244,14 @@ class Runner {
   // One directory's entries; with -R the whole subtree, each entry as its path below the
   // listed directory, depth first in name order.
   void list_directory(std::uint64_t ino, const std::string& prefix, const std::string& shown) {
-    for (const auto& entry : sorted_listing(filesystem_, ino, command_.all)) {
+    for (const auto& entry : sorted_listing(filesystem_, ino, command_.all, io_.timeout)) {
       std::string relative = prefix + entry.name;
       std::string full = shown.empty() ? relative : shown + "/" + relative;
       guarded(full, [&] {
         bool need_attributes = command_.long_format || command_.recursive;
         Attributes attributes;
         attributes.is_dir = entry.is_dir;
-        if (need_attributes) attributes = filesystem_.lookup(ino, entry.name).attributes;
+        if (need_attributes) attributes = filesystem_.lookup(ino, entry.name, one_call(io_.timeout)).attributes;
         print_entry(io_.out, command_.recursive ? relative : entry.name, attributes, command_.long_format);
         if (command_.recursive && attributes.is_dir) list_directory(attributes.ino, relative + "/", shown);
       });
@@ -257,7 +261,7 @@ class Runner {
   void cat_all() {
     for (const auto& path : command_.paths)
       guarded(path, [&] {
-        auto ino = resolve_path(filesystem_, path);
+        auto ino = resolve_path(filesystem_, path, io_.timeout);
         stream_file(filesystem_, ino, io_.out_fd, io_.timeout, path);
       });
   }
@@ -274,8 +278,8 @@ class Runner {
       guarded(path, [&] {
         auto parts = components_of(path);
         if (parts.empty()) throw Error(EINVAL, "the root cannot be copied: name a table, target or row below it");
-        auto ino = resolve_path(filesystem_, path);
-        auto attributes = filesystem_.getattr(ino);
+        auto ino = resolve_path(filesystem_, path, io_.timeout);
+        auto attributes = filesystem_.getattr(ino, one_call(io_.timeout));
         if (attributes.is_dir && !command_.recursive) throw Error(EISDIR, "is a directory (use cp -r)");
         auto target = into_directory ? destination / parts.back() : destination;
         copy_entry(ino, attributes, target, path);
@@ -295,10 +299,10 @@ class Runner {
       if (errnum != EEXIST || !std::filesystem::is_directory(target, error))
         throw Error(errnum, "cannot create directory " + target.string() + ": " + std::strerror(errnum));
     }
-    for (const auto& entry : sorted_listing(filesystem_, ino, true)) {
+    for (const auto& entry : sorted_listing(filesystem_, ino, true, io_.timeout)) {
       std::string child_path = path + "/" + entry.name;
       guarded(child_path, [&] {
-        auto child = filesystem_.lookup(ino, entry.name).attributes;
+        auto child = filesystem_.lookup(ino, entry.name, one_call(io_.timeout)).attributes;
         copy_entry(child.ino, child, target / entry.name, child_path);
       });
     }
@@ -363,12 +367,12 @@ CliCommand parse_cli_command(const std::vector<std::string>& args, std::optional
   return command;
 }
 
-std::uint64_t resolve_path(Filesystem& filesystem, std::string_view path) {
+std::uint64_t resolve_path(Filesystem& filesystem, std::string_view path, std::chrono::milliseconds timeout) {
   auto parts = components_of(path);
   std::uint64_t ino = kRootInode;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     try {
-      ino = filesystem.lookup(ino, parts[i]).attributes.ino;
+      ino = filesystem.lookup(ino, parts[i], one_call(timeout)).attributes.ino;
     } catch (const Error& error) {
       if (i + 1 == parts.size()) throw;
       throw Error(error.errnum(), "at '" + join(parts, i + 1) + "': " + error.what());

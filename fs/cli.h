@@ -45,15 +45,16 @@ CliCommand parse_cli_command(const std::vector<std::string>& args, std::optional
                              std::optional<std::string> home);
 
 // The inode of PATH ("a/b/c", "/a/b/", "" for the root; "." and ".." are resolved by name).
-// Throws the Filesystem's hfs::Error, its message prefixed with the path that failed.
-std::uint64_t resolve_path(Filesystem& filesystem, std::string_view path);
+// Throws the Filesystem's hfs::Error, its message prefixed with the path that failed. Each
+// lookup has `timeout` (the mount's timeout=) as its deadline, like a mount's lookups.
+std::uint64_t resolve_path(Filesystem& filesystem, std::string_view path, std::chrono::milliseconds timeout);
 
 // Everything the commands need besides the Filesystem.
 struct CliIo {
   std::ostream& out;                         // ls output
   int out_fd = 1;                            // cat output
   std::ostream& err;                         // one line per failed path
-  std::chrono::milliseconds timeout{60000};  // deadline of one read (the mount's timeout=)
+  std::chrono::milliseconds timeout{60000};  // deadline of each Filesystem call (the mount's timeout=)
 };
 
 // Runs the command; a failing path is reported on `err` ("heasarcfs cp: PATH: <strerror>:

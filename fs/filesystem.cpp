@@ -141,8 +141,9 @@ Entry Filesystem::entry_of(const Node& node) const {
   return entry;
 }
 
-std::shared_ptr<const Filesystem::FilteredAnswer> Filesystem::answer_of(const QueryPath& query) {
-  auto rows = remote_->cone(query.cone);
+std::shared_ptr<const Filesystem::FilteredAnswer> Filesystem::answer_of(const QueryPath& query,
+                                                                        const CallContext& call) {
+  auto rows = remote_->cone(query.cone, call);
   std::string key = query.cone.cache_key();
   for (const auto& filter : query.filters) key += "/" + filter.segment;
   {
@@ -185,26 +186,29 @@ Node Filesystem::archive_child(const Node& parent, const ArchiveEntry& entry) {
   return child;
 }
 
-Entry Filesystem::lookup(std::uint64_t parent, const std::string& name) {
-  auto directory = node(parent);
-  if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
-  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
-    throw Error(ENOENT, "no entry '" + name + "'");
-  if (name == kRefreshName) {
-    refresh(*directory);
-    throw Error(ENOENT, "refreshed; '" + name + "' itself is not a file");
-  }
-  return entry_of(*lookup_node(*directory, name));
+Entry Filesystem::lookup(std::uint64_t parent, const std::string& name, const CallContext& call) {
+  return within_call(call, [&] {
+    auto directory = node(parent);
+    if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
+    if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+      throw Error(ENOENT, "no entry '" + name + "'");
+    if (name == kRefreshName) {
+      refresh(*directory, call);
+      throw Error(ENOENT, "refreshed; '" + name + "' itself is not a file");
+    }
+    return entry_of(*lookup_node(*directory, name, call));
+  });
 }
 
-std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const std::string& name) {
+std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const std::string& name,
+                                                    const CallContext& call) {
   if (parent.as<RootNode>()) {
     if (name == kControlDirName) {
       Node child;
       child.data = ControlDirNode{};
       return intern(parent.ino, name, std::move(child), true);
     }
-    for (const auto& table : remote_->tables()) {
+    for (const auto& table : remote_->tables(call)) {
       if (table.name != name) continue;
       Node child;
       child.table = table.name;
@@ -218,7 +222,7 @@ std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const st
     if (!target) throw Error(ENOENT, "'" + name + "' is not a target (an object name or RA,Dec[@radius])");
     auto query = std::make_shared<QueryPath>();
     query->cone.table = table->table;
-    query->cone.center = target->is_position ? target->position : remote_->resolve(target->object_name);
+    query->cone.center = target->is_position ? target->position : remote_->resolve(target->object_name, call);
     query->cone.radius_deg = target->radius_deg.value_or(config_.default_radius_deg);
     Node child;
     child.table = table->table;
@@ -231,20 +235,21 @@ std::shared_ptr<const Node> Filesystem::lookup_node(const Node& parent, const st
     if (targets.size() > kMaxListedTargets) targets.erase(targets.begin());
     return stored;
   }
-  if (parent.as<QueryNode>()) return lookup_in_query(parent, name);
+  if (parent.as<QueryNode>()) return lookup_in_query(parent, name, call);
   if (parent.as<ControlDirNode>()) {
     if (name != kStatsFileName) throw Error(ENOENT, "no entry '" + name + "' in /" + kControlDirName);
     Node child;
     child.data = StatsFileNode{};
     return intern(parent.ino, name, std::move(child), true);
   }
-  if (parent.as<RowNode>() || parent.as<ArchiveDirNode>()) return lookup_in_archive(parent, name);
+  if (parent.as<RowNode>() || parent.as<ArchiveDirNode>()) return lookup_in_archive(parent, name, call);
   throw Error(ENOTDIR, "not a directory");
 }
 
-std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, const std::string& name) {
+std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, const std::string& name,
+                                                        const CallContext& call) {
   const QueryPath& query = *parent.as<QueryNode>()->query;
-  auto answer = answer_of(query);
+  auto answer = answer_of(query, call);
   if (name == kResultsCsvName)
     return intern(parent.ino, name, results_child(parent, *answer, ResultsFormat::csv), true);
   if (name == kResultsVotName)
@@ -271,8 +276,8 @@ std::shared_ptr<const Node> Filesystem::lookup_in_query(const Node& parent, cons
   return intern(parent.ino, name, std::move(child), true);
 }
 
-std::optional<std::string> Filesystem::archive_url_of(const Node& directory) {
-  if (auto row = directory.as<RowNode>()) return remote_->directory_of(row->query->cone, row->row_name);
+std::optional<std::string> Filesystem::archive_url_of(const Node& directory, const CallContext& call) {
+  if (auto row = directory.as<RowNode>()) return remote_->directory_of(row->query->cone, row->row_name, call);
   if (auto dir = directory.as<ArchiveDirNode>()) return dir->url;
   return std::nullopt;
 }
@@ -282,37 +287,38 @@ std::optional<std::string> Filesystem::archive_url_of(const Node& directory) {
 // level from a subdirectory reached some other way.
 unsigned Filesystem::prefetch_levels_below(const Node& directory) { return directory.as<RowNode>() ? 2 : 1; }
 
-std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, const std::string& name) {
-  auto url = archive_url_of(parent);
+std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, const std::string& name,
+                                                          const CallContext& call) {
+  auto url = archive_url_of(parent, call);
   if (!url) throw Error(ENOENT, "no entry '" + name + "': this observation has no public directory");
-  auto listing = remote_->listing(*url, prefetch_levels_below(parent));
+  auto listing = remote_->listing(*url, call, prefetch_levels_below(parent));
   const ArchiveEntry* entry = listing->find(name);
   if (!entry) throw Error(ENOENT, "no entry '" + name + "' in " + *url);
   Node child = archive_child(parent, *entry);
   if (auto file = std::get_if<ArchiveFileNode>(&child.data); file && !file->object) {
     // The directory's parallel stat missed this file: ask once more, alone, and let its
     // error (ENOENT, ETIMEDOUT, ...) be the lookup's.
-    file->object = remote_->stat(entry->url);
+    file->object = remote_->stat(entry->url, call);
     if (file->object->mtime) file->mtime = file->object->mtime;
   }
   return intern(parent.ino, name, std::move(child), true);
 }
 
-std::vector<Node> Filesystem::children(const Node& directory) {
+std::vector<Node> Filesystem::children(const Node& directory, const CallContext& call) {
   std::vector<Node> result;
   auto add = [&](const std::string& name, Node child) {
     child.name = name;
     result.push_back(std::move(child));
   };
   if (directory.as<RootNode>()) {
-    for (const auto& table : remote_->tables()) {
+    for (const auto& table : remote_->tables(call)) {
       Node child;
       child.table = table.name;
       child.data = TableNode{table.name};
       add(table.name, std::move(child));
     }
   } else if (auto query = directory.as<QueryNode>()) {
-    auto answer = answer_of(*query->query);
+    auto answer = answer_of(*query->query, call);
     add(std::string(kResultsCsvName), results_child(directory, *answer, ResultsFormat::csv));
     add(std::string(kResultsVotName), results_child(directory, *answer, ResultsFormat::votable));
     for (auto index : answer->selected) {
@@ -320,9 +326,9 @@ std::vector<Node> Filesystem::children(const Node& directory) {
       add(row_name, row_child(directory, row_name));
     }
   } else if (directory.as<RowNode>() || directory.as<ArchiveDirNode>()) {
-    auto url = archive_url_of(directory);
+    auto url = archive_url_of(directory, call);
     if (url) {  // else proprietary: an empty directory (the log says why)
-      auto listing = remote_->listing(*url, prefetch_levels_below(directory));
+      auto listing = remote_->listing(*url, call, prefetch_levels_below(directory));
       for (const auto& entry : listing->entries) add(entry.name, archive_child(directory, entry));
     }
   } else if (directory.as<ControlDirNode>()) {
@@ -335,20 +341,20 @@ std::vector<Node> Filesystem::children(const Node& directory) {
   return result;
 }
 
-void Filesystem::refresh(const Node& directory) {
+void Filesystem::refresh(const Node& directory, const CallContext& call) {
   std::string what;
   if (directory.as<RootNode>()) {
-    remote_->refresh_tables();
+    remote_->refresh_tables(call);
     what = "the table list";
   } else if (auto query = directory.as<QueryNode>()) {
-    remote_->refresh_cone(query->query->cone);
+    remote_->refresh_cone(query->query->cone, call);
     what = "the cone answer of " + query->query->cone.cache_key();
   } else if (auto row = directory.as<RowNode>()) {
-    auto url = remote_->refresh_directory_of(row->query->cone, row->row_name);
-    if (url) remote_->refresh_listing(*url);
+    auto url = remote_->refresh_directory_of(row->query->cone, row->row_name, call);
+    if (url) remote_->refresh_listing(*url, call);
     what = "the DataLink directory of " + row->row_name + (url ? " and the listing " + *url : std::string());
   } else if (auto dir = directory.as<ArchiveDirNode>()) {
-    remote_->refresh_listing(dir->url);
+    remote_->refresh_listing(dir->url, call);
     what = "the listing " + dir->url;
   } else {
     return;  // a table directory lists what was looked up: nothing remote to refresh
@@ -364,7 +370,7 @@ void Filesystem::refresh(const Node& directory) {
   }
   // The nodes follow the new answer now (a changed file's inode is invalidated by intern, and
   // its next open drops the old pages); the kernel forgets the names so that it asks again.
-  readdir(directory.ino);
+  readdir_within(directory.ino, call);
   if (auto kernel = notifier())
     for (const auto& name : known) kernel->invalidate_entry(directory.ino, name);
 }
@@ -395,7 +401,11 @@ void Filesystem::forget_changed_file(const Node& file) {
   }
 }
 
-std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
+std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino, const CallContext& call) {
+  return within_call(call, [&] { return readdir_within(ino, call); });
+}
+
+std::vector<DirectoryEntry> Filesystem::readdir_within(std::uint64_t ino, const CallContext& call) {
   auto directory = node(ino);
   if (!directory->is_dir()) throw Error(ENOTDIR, "not a directory");
   std::vector<DirectoryEntry> entries;
@@ -408,7 +418,7 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
     return entries;
   }
   std::set<std::string> seen;
-  for (auto& child : children(*directory)) {
+  for (auto& child : children(*directory, call)) {
     // A name listed twice (two registry records ending in the same table name, say) is one
     // entry: the first, which is also the one lookup finds.
     if (!seen.insert(child.name).second) continue;
@@ -419,25 +429,27 @@ std::vector<DirectoryEntry> Filesystem::readdir(std::uint64_t ino) {
   return entries;
 }
 
-Attributes Filesystem::getattr(std::uint64_t ino) { return stat(ino).attributes; }
+Attributes Filesystem::getattr(std::uint64_t ino, const CallContext& call) { return stat(ino, call).attributes; }
 
-Entry Filesystem::stat(std::uint64_t ino) {
-  auto current = node(ino);
-  if (auto results = current->as<ResultsFileNode>()) {
-    // Its text follows the cone answer, which is refreshed on its own TTL: the size the
-    // kernel sees must be the size the next open reads.
-    auto answer = answer_of(*results->query);
-    if (answer->rows != results->basis.lock()) {
-      Node refreshed = *current;
-      const std::uint64_t size = results->format == ResultsFormat::csv ? answer->csv_size : answer->vot_size;
-      refreshed.data = ResultsFileNode{results->query, results->format, size, answer->rows};
-      current = intern(current->parent, current->name, std::move(refreshed), false);
+Entry Filesystem::stat(std::uint64_t ino, const CallContext& call) {
+  return within_call(call, [&] {
+    auto current = node(ino);
+    if (auto results = current->as<ResultsFileNode>()) {
+      // Its text follows the cone answer, which is refreshed on its own TTL: the size the
+      // kernel sees must be the size the next open reads.
+      auto answer = answer_of(*results->query, call);
+      if (answer->rows != results->basis.lock()) {
+        Node refreshed = *current;
+        const std::uint64_t size = results->format == ResultsFormat::csv ? answer->csv_size : answer->vot_size;
+        refreshed.data = ResultsFileNode{results->query, results->format, size, answer->rows};
+        current = intern(current->parent, current->name, std::move(refreshed), false);
+      }
     }
-  }
-  Entry entry = entry_of(*current);
-  // Read with direct I/O, so the size need not be exact: the text's size now.
-  if (current->as<StatsFileNode>()) entry.attributes.size = stats_text().size();
-  return entry;
+    Entry entry = entry_of(*current);
+    // Read with direct I/O, so the size need not be exact: the text's size now.
+    if (current->as<StatsFileNode>()) entry.attributes.size = stats_text().size();
+    return entry;
+  });
 }
 
 void Filesystem::access(std::uint64_t ino, int mask) {
@@ -446,7 +458,11 @@ void Filesystem::access(std::uint64_t ino, int mask) {
   if ((mask & X_OK) && !current->is_dir()) throw Error(EACCES, "not executable (mode 0444)");
 }
 
-OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
+OpenedFile Filesystem::open(std::uint64_t ino, int flags, const CallContext& call) {
+  return within_call(call, [&] { return open_within(ino, flags, call); });
+}
+
+OpenedFile Filesystem::open_within(std::uint64_t ino, int flags, const CallContext& call) {
   auto file = node(ino);
   if (file->is_dir()) throw Error(EISDIR, "is a directory");
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_TRUNC | O_CREAT | O_APPEND)))
@@ -455,7 +471,7 @@ OpenedFile Filesystem::open(std::uint64_t ino, int flags) {
   open_file->node = file;
   OpenedFile opened;
   if (auto results = file->as<ResultsFileNode>()) {
-    auto answer = answer_of(*results->query);
+    auto answer = answer_of(*results->query, call);
     open_file->content = results->format == ResultsFormat::csv ? results_csv(*answer->rows, answer->selected)
                                                                : results_votable(*answer->rows, answer->selected);
     // Regenerated text whose size may differ from the size the kernel saw: bypass the page cache.
@@ -533,7 +549,7 @@ cache::ReadReply Filesystem::read(std::uint64_t handle, std::uint64_t offset, st
     return reply;
   }
   try {
-    return file->reader->read(offset, size, call);
+    return within_call(call, [&] { return file->reader->read(offset, size, call); });
   } catch (const Error& error) {
     if (error.errnum() == ESTALE) forget_changed_file(*file->node);
     throw;

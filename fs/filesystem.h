@@ -96,20 +96,24 @@ class Filesystem {
   // none: the kernel's caches expire on their timeouts. nullptr detaches it.
   void set_notifier(std::shared_ptr<KernelNotifier> notifier) EXCLUDES(notifier_mutex_);
 
+  // Calls that may need the remote services take the CallContext of the FUSE request (or CLI
+  // command) they serve: every request they make spends its one deadline, and its interrupt
+  // ends them. They throw hfs::Error EINTR when interrupted, ETIMEDOUT when the deadline passed.
+  //
   // A successful lookup counts one kernel reference to the node (FUSE's lookup count).
-  Entry lookup(std::uint64_t parent, const std::string& name);
+  Entry lookup(std::uint64_t parent, const std::string& name, const CallContext& call);
   // The kernel dropped `count` references (FUSE forget); at zero the node may go.
   void forget(std::uint64_t ino, std::uint64_t count);
   // How many nodes are held (tests of bounded memory).
   std::size_t node_count() const;
-  Attributes getattr(std::uint64_t ino);
+  Attributes getattr(std::uint64_t ino, const CallContext& call);
   // getattr with the time the kernel may keep the answer (the README's table).
-  Entry stat(std::uint64_t ino);
+  Entry stat(std::uint64_t ino, const CallContext& call);
   // access(2): W_OK is EROFS, X_OK on a file (mode 0444) EACCES; anything else is allowed.
   void access(std::uint64_t ino, int mask);
-  std::vector<DirectoryEntry> readdir(std::uint64_t ino);
+  std::vector<DirectoryEntry> readdir(std::uint64_t ino, const CallContext& call);
   // flags: open(2) flags; anything but read-only access gives EROFS, a directory EISDIR.
-  OpenedFile open(std::uint64_t ino, int flags);
+  OpenedFile open(std::uint64_t ino, int flags, const CallContext& call);
   // Bytes of an open file: archive files through the fetcher (a pinned range of the cache file
   // when its blocks are verified, for a zero-copy reply), .results.csv from its text.
   cache::ReadReply read(std::uint64_t handle, std::uint64_t offset, std::size_t size, const CallContext& call);
@@ -122,12 +126,16 @@ class Filesystem {
   // Extended attributes (fs/filesystem_xattr.cpp). The names a node has: decided from what is
   // in memory, never by a remote request (`ls -l` asks for them on every entry).
   std::vector<std::string> xattr_names(std::uint64_t ino);
-  // One attribute's value; hfs::Error(ENODATA) when the node has no such attribute.
-  std::string xattr(std::uint64_t ino, const std::string& name);
+  // One attribute's value; hfs::Error(ENODATA) when the node has no such attribute. A value
+  // that needs a remote answer (user.heasarc.source, .query) spends `call`'s deadline.
+  std::string xattr(std::uint64_t ino, const std::string& name, const CallContext& call);
 
  private:
   struct OpenFile;
 
+  std::vector<DirectoryEntry> readdir_within(std::uint64_t ino, const CallContext& call);
+  OpenedFile open_within(std::uint64_t ino, int flags, const CallContext& call);
+  std::string xattr_within(std::uint64_t ino, const std::string& name, const CallContext& call);
   std::shared_ptr<const Node> node(std::uint64_t ino) const EXCLUDES(nodes_mutex_);
   // Returns the existing child node of that name, or registers `child` under a new inode.
   // `counted`: the kernel is told this node (a lookup reply): its lookup count goes up.
@@ -139,14 +147,14 @@ class Filesystem {
                                           bool& changed_file) EXCLUDES(nodes_mutex_);
   std::shared_ptr<KernelNotifier> notifier() const EXCLUDES(notifier_mutex_);
   // `.refresh` in `directory` (see kRefreshName).
-  void refresh(const Node& directory);
+  void refresh(const Node& directory, const CallContext& call);
   // A read found the file changed (ESTALE): its listing is forgotten, the kernel told.
   void forget_changed_file(const Node& file);
-  std::shared_ptr<const Node> lookup_node(const Node& parent, const std::string& name);
-  std::shared_ptr<const Node> lookup_in_query(const Node& parent, const std::string& name);
-  std::shared_ptr<const Node> lookup_in_archive(const Node& parent, const std::string& name);
-  std::vector<Node> children(const Node& directory);
-  std::optional<std::string> archive_url_of(const Node& directory);
+  std::shared_ptr<const Node> lookup_node(const Node& parent, const std::string& name, const CallContext& call);
+  std::shared_ptr<const Node> lookup_in_query(const Node& parent, const std::string& name, const CallContext& call);
+  std::shared_ptr<const Node> lookup_in_archive(const Node& parent, const std::string& name, const CallContext& call);
+  std::vector<Node> children(const Node& directory, const CallContext& call);
+  std::optional<std::string> archive_url_of(const Node& directory, const CallContext& call);
   static unsigned prefetch_levels_below(const Node& directory);
   void prefetch_next_small_files(const Node& file);
   // The rows of a query directory after its filters, and the size of its CSV text: computed
@@ -157,15 +165,15 @@ class Filesystem {
     std::uint64_t csv_size = 0;
     std::uint64_t vot_size = 0;
   };
-  std::shared_ptr<const FilteredAnswer> answer_of(const QueryPath& query);
+  std::shared_ptr<const FilteredAnswer> answer_of(const QueryPath& query, const CallContext& call);
   // The one place each kind of child is built (lookup and readdir both come here).
   Node results_child(const Node& query_dir, const FilteredAnswer& answer, ResultsFormat format);
   Node row_child(const Node& query_dir, const std::string& row_name);
   Node archive_child(const Node& parent, const ArchiveEntry& entry);
   std::string stats_text() const { return stats_source_ ? stats_source_() : std::string(); }
   // For extended attributes (fs/filesystem_xattr.cpp).
-  std::optional<std::string> source_url(const Node& node);
-  std::optional<std::string> request_url(const Node& node);
+  std::optional<std::string> source_url(const Node& node, const CallContext& call);
+  std::optional<std::string> request_url(const Node& node, const CallContext& call);
   std::optional<std::int64_t> stale_since(const Node& node);
   std::shared_ptr<const Node> enclosing_row(const Node& node) const;
   Attributes attributes_of(const Node& node) const;

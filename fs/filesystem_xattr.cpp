@@ -36,34 +36,35 @@ std::shared_ptr<const Node> Filesystem::enclosing_row(const Node& start) const {
   return nullptr;
 }
 
-std::optional<std::string> Filesystem::source_url(const Node& current) {
+std::optional<std::string> Filesystem::source_url(const Node& current, const CallContext& call) {
   if (current.as<RootNode>()) {
     if (config_.registry_url.empty()) return std::nullopt;
     return config_.registry_url;
   }
   if (current.as<TableNode>() || current.as<QueryNode>() || current.as<ResultsFileNode>())
-    return remote_->table(current.table).cone_url;
-  if (auto row = current.as<RowNode>()) return remote_->directory_of(row->query->cone, row->row_name);
+    return remote_->table(current.table, call).cone_url;
+  if (auto row = current.as<RowNode>()) return remote_->directory_of(row->query->cone, row->row_name, call);
   if (auto dir = current.as<ArchiveDirNode>()) return dir->url;
   if (auto file = current.as<ArchiveFileNode>()) return file->url;
   return std::nullopt;
 }
 
-std::optional<std::string> Filesystem::request_url(const Node& current) {
+std::optional<std::string> Filesystem::request_url(const Node& current, const CallContext& call) {
   const QueryPath* query = nullptr;
   if (auto dir = current.as<QueryNode>()) query = dir->query.get();
   if (auto results = current.as<ResultsFileNode>()) query = results->query.get();
   if (query) {
-    return vo::cone_search_url(remote_->table(query->cone.table).cone_url, query->cone.center, query->cone.radius_deg);
+    return vo::cone_search_url(remote_->table(query->cone.table, call).cone_url, query->cone.center,
+                               query->cone.radius_deg);
   }
   if (auto row = current.as<RowNode>()) {
-    auto rows = remote_->cone(row->query->cone);
+    auto rows = remote_->cone(row->query->cone, call);
     auto it = rows->row_by_name.find(row->row_name);
     if (it == rows->row_by_name.end()) return std::nullopt;
     return vo::datalink_url_for_row(rows->cone, it->second);
   }
   if (current.is_archive()) {
-    if (auto row = enclosing_row(current)) return request_url(*row);
+    if (auto row = enclosing_row(current)) return request_url(*row, call);
   }
   return std::nullopt;
 }
@@ -118,15 +119,19 @@ std::vector<std::string> Filesystem::xattr_names(std::uint64_t ino) {
   return names;
 }
 
-std::string Filesystem::xattr(std::uint64_t ino, const std::string& name) {
+std::string Filesystem::xattr(std::uint64_t ino, const std::string& name, const CallContext& call) {
   if (name != kXattrUrl && name != kXattrQuery && name != kXattrCached && name != kXattrStale)
     throw Error(ENODATA, "no attribute " + name);  // security.capability & co, asked all the time
+  return within_call(call, [&] { return xattr_within(ino, name, call); });
+}
+
+std::string Filesystem::xattr_within(std::uint64_t ino, const std::string& name, const CallContext& call) {
   auto current = node(ino);
   std::optional<std::string> value;
   if (name == kXattrUrl) {
-    value = source_url(*current);
+    value = source_url(*current, call);
   } else if (name == kXattrQuery) {
-    value = request_url(*current);
+    value = request_url(*current, call);
   } else if (name == kXattrCached) {
     if (auto file = current->as<ArchiveFileNode>(); file && file->object)
       value = std::to_string(fetcher_.cached_bytes(*file->object)) + "/" + std::to_string(file->object->size);

@@ -19,31 +19,53 @@ namespace {
 
 Filesystem& filesystem_of(fuse_req_t req) { return *static_cast<MountContext*>(fuse_req_userdata(req))->filesystem; }
 
-// The context of one FUSE request: the mount's timeout= as its deadline, and a token the
-// kernel's interrupt (the caller got a signal: Ctrl-C, SIGTERM) cancels, so a call waiting on
-// a hung server returns EINTR-like ECANCELED at once instead of holding the caller hostage.
+// The context of one FUSE request that may wait on the remote services (lookup, getattr,
+// opendir, open, read, getxattr): the mount's timeout= as its one deadline, and a token the kernel's
+// interrupt (the caller got a signal: Ctrl-C, SIGTERM) cancels, so a call waiting on a hung
+// server answers EINTR at once instead of holding the caller hostage (ETIMEDOUT when the
+// deadline passes). The kernel interrupts synchronous requests only (not page-cache
+// read-ahead, which ends on SIGKILL anyway).
 class RequestCall {
  public:
   explicit RequestCall(fuse_req_t req)
-      : context_(CallContext::with_timeout(static_cast<MountContext*>(fuse_req_userdata(req))->options.timeout)) {
-    // Called at once when the request was already interrupted; never after its reply.
-    fuse_req_interrupt_func(req, &RequestCall::on_interrupt, context_.cancel.get());
+      : req_(req),
+        context_(CallContext::with_timeout(static_cast<MountContext*>(fuse_req_userdata(req))->options.timeout)) {
+    // Called at once when the request was already interrupted.
+    fuse_req_interrupt_func(req_, &RequestCall::on_interrupt, context_.cancel.get());
   }
+  // Unregistered before the token goes: an interrupt may still arrive until the reply.
+  ~RequestCall() { fuse_req_interrupt_func(req_, nullptr, nullptr); }
+  RequestCall(const RequestCall&) = delete;
+  RequestCall& operator=(const RequestCall&) = delete;
   const CallContext& context() const { return context_; }
 
  private:
   static void on_interrupt(fuse_req_t, void* token) { static_cast<CancelToken*>(token)->cancel(); }
+  fuse_req_t req_;
   CallContext context_;
 };
+
+// Runs body(context) under a RequestCall, which is gone (unregistered) when this returns: the
+// caller replies after it, since a request must not be touched once replied to.
+template <class Body>
+auto under_request_call(fuse_req_t req, Body&& body) {
+  RequestCall call(req);
+  return body(call.context());
+}
 
 // The one edge where exceptions become errnos. Every callback runs its body through it.
 template <class Body>
 void translate(fuse_req_t req, const char* operation, const std::string& what, Body&& body) noexcept {
   int errnum = 0;
   std::string message;
+  bool remembered = false;
   try {
     body();
     return;
+  } catch (const RememberedFailure& error) {
+    errnum = error.errnum();
+    message = error.what();
+    remembered = true;
   } catch (const Error& error) {
     errnum = error.errnum();
     message = error.what();
@@ -60,10 +82,14 @@ void translate(fuse_req_t req, const char* operation, const std::string& what, B
   if (errnum == 0) errnum = EIO;
   static_cast<MountContext*>(fuse_req_userdata(req))->errors.count(errnum);
   // A missing name or attribute is an everyday answer (shells, ls and file managers probe),
-  // and so is "no" to a write or an execute, or a caller's buffer too small for an attribute;
-  // anything else is worth a line saying which call on what failed and why.
-  bool everyday = errnum == ENOENT || errnum == EROFS || errnum == EACCES || errnum == ENODATA || errnum == ERANGE;
-  auto level = everyday ? log::Level::debug : log::Level::warn;
+  // and so is "no" to a write or an execute, a caller's buffer too small for an attribute, and
+  // a failure answered again from a memo (its first time had its line: one `ls -l` of a
+  // directory whose sizes failed logs one line, not one per entry). An interrupt is the
+  // caller's choice (one info line); anything else is worth a warning saying which call on
+  // what failed and why.
+  bool everyday = errnum == ENOENT || errnum == EROFS || errnum == EACCES || errnum == ENODATA || errnum == ERANGE ||
+                  remembered;
+  auto level = everyday ? log::Level::debug : errnum == EINTR ? log::Level::info : log::Level::warn;
   log::write(level, operation, what + ": " + std::strerror(errnum) + ": " + message);
   fuse_reply_err(req, errnum);
 }
@@ -92,7 +118,8 @@ std::string describe(fuse_ino_t ino, const char* name = nullptr) {
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   translate(req, "lookup", describe(parent, name), [&] {
-    auto entry = filesystem_of(req).lookup(parent, name);
+    auto entry =
+        under_request_call(req, [&](const CallContext& call) { return filesystem_of(req).lookup(parent, name, call); });
     fuse_entry_param param{};
     param.ino = entry.attributes.ino;
     param.attr = to_stat(entry.attributes);
@@ -117,7 +144,7 @@ void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 
 void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   translate(req, "getattr", describe(ino), [&] {
-    auto entry = filesystem_of(req).stat(ino);
+    auto entry = under_request_call(req, [&](const CallContext& call) { return filesystem_of(req).stat(ino, call); });
     auto st = to_stat(entry.attributes);
     fuse_reply_attr(req, &st, entry.attr_timeout);
   });
@@ -134,7 +161,9 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto handle = std::make_unique<DirectoryHandle>();
     handle->entries.push_back({".", ino, true});
     handle->entries.push_back({"..", ino, true});  // the kernel fills in the real parent
-    for (auto& entry : filesystem_of(req).readdir(ino)) handle->entries.push_back(std::move(entry));
+    auto entries =
+        under_request_call(req, [&](const CallContext& call) { return filesystem_of(req).readdir(ino, call); });
+    for (auto& entry : entries) handle->entries.push_back(std::move(entry));
     fi->fh = reinterpret_cast<std::uint64_t>(handle.get());
     fi->cache_readdir = 0;
     if (fuse_reply_open(req, fi) == 0) handle.release();
@@ -167,7 +196,8 @@ void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   translate(req, "open", describe(ino), [&] {
-    auto opened = filesystem_of(req).open(ino, fi->flags);
+    auto opened =
+        under_request_call(req, [&](const CallContext& call) { return filesystem_of(req).open(ino, fi->flags, call); });
     fi->fh = opened.handle;
     fi->keep_cache = opened.keep_cache;
     fi->direct_io = opened.direct_io;
@@ -177,8 +207,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
   translate(req, "read", describe(ino) + " at " + std::to_string(offset) + "+" + std::to_string(size), [&] {
-    RequestCall call(req);
-    auto reply = filesystem_of(req).read(fi->fh, static_cast<std::uint64_t>(offset), size, call.context());
+    auto reply = under_request_call(req, [&](const CallContext& call) {
+      return filesystem_of(req).read(fi->fh, static_cast<std::uint64_t>(offset), size, call);
+    });
     if (reply.pin) {
       // Verified blocks of the cache file: the kernel splices them from the descriptor (no
       // copy through user space); the pin keeps them from eviction until the reply is sent.
@@ -224,7 +255,11 @@ void reply_xattr(fuse_req_t req, const std::string& value, size_t size) {
 }
 
 void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
-  translate(req, "getxattr", describe(ino, name), [&] { reply_xattr(req, filesystem_of(req).xattr(ino, name), size); });
+  translate(req, "getxattr", describe(ino, name), [&] {
+    auto value =
+        under_request_call(req, [&](const CallContext& call) { return filesystem_of(req).xattr(ino, name, call); });
+    reply_xattr(req, value, size);
+  });
 }
 
 void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
@@ -257,14 +292,20 @@ void refuse_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_i
 // What the kernel is told at mount. max_background: how many asynchronous requests (page
 // cache read-ahead of every reader together) the kernel keeps in flight before making readers
 // wait; its default of 12 would let a few readers starve the rest and cap what the prefetcher
-// can serve in parallel. Splice: replies from a cache file go kernel to kernel.
+// can serve in parallel. Splice: replies from a cache file go kernel to kernel. Parallel
+// directory operations: see below.
 void op_init(void*, fuse_conn_info* conn) {
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
   if (conn->capable & FUSE_CAP_SPLICE_MOVE) conn->want |= FUSE_CAP_SPLICE_MOVE;
+  // Lookups and readdirs of one directory run in parallel: without it the kernel serializes
+  // them, and one lookup blocked on a hung service (a new target in numaster/) would hold
+  // every other lookup in that directory, cached names' revalidation included.
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   log::debug("init", "max_background 64, congestion_threshold 48, splice " +
-                         std::string(conn->want & FUSE_CAP_SPLICE_WRITE ? "on" : "off"));
+                         std::string(conn->want & FUSE_CAP_SPLICE_WRITE ? "on" : "off") + ", parallel dirops " +
+                         std::string(conn->want & FUSE_CAP_PARALLEL_DIROPS ? "on" : "off"));
 }
 
 fuse_lowlevel_ops make_operations() {

@@ -60,12 +60,13 @@ std::string RemoteView::record_key(const std::string& kind, const std::string& k
 
 template <class Value>
 Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
-                         const Persisted<Value>& persisted, const std::function<Value()>& fetch, bool force) {
+                         const Persisted<Value>& persisted, const CallContext& call, const std::function<Value()>& fetch,
+                         bool force) {
   using std::chrono::duration_cast;
   using std::chrono::seconds;
   if (!force)
     if (auto fresh = cache.get(key)) return *fresh;
-  return flight.run(key, [&]() -> Value {
+  return flight.run(key, call, [&]() -> Value {
     if (!force)
       if (auto fresh = cache.get(key)) return *fresh;
     const std::string record = record_key(persisted.kind, key);
@@ -104,8 +105,8 @@ Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& fli
       return value;
     } catch (const Error& error) {
       // ENOENT is an answer, not a failure: never paper over it with an old value. A forced
-      // refresh says why it failed.
-      if (force || error.errnum() == ENOENT) throw;
+      // refresh says why it failed. An interrupted caller is gone: nothing to serve.
+      if (force || error.errnum() == ENOENT || call.cancelled()) throw;
       std::optional<Value> stale = cache.get_stale(key);
       std::optional<std::chrono::system_clock::time_point> since = fetched_.get_stale(record);
       if (!stale && stored) {
@@ -132,11 +133,13 @@ Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& fli
   });
 }
 
-std::vector<vo::TableService> RemoteView::tables() { return *tables_answer(false); }
+std::vector<vo::TableService> RemoteView::tables(const CallContext& call) { return *tables_answer(call, false); }
 
-std::vector<vo::TableService> RemoteView::refresh_tables() { return *tables_answer(true); }
+std::vector<vo::TableService> RemoteView::refresh_tables(const CallContext& call) {
+  return *tables_answer(call, true);
+}
 
-RemoteView::Tables RemoteView::tables_answer(bool force) {
+RemoteView::Tables RemoteView::tables_answer(const CallContext& call, bool force) {
   Persisted<Tables> persisted{"table list", [](const Tables& tables) { return records::encode_tables(*tables); },
                               [](std::string_view bytes) -> std::optional<Tables> {
                                 auto tables = records::decode_tables(bytes);
@@ -145,9 +148,10 @@ RemoteView::Tables RemoteView::tables_answer(bool force) {
                               },
                               [this](const Tables&) { return ttls_.tables; }};
   return cached<Tables>(
-      tables_, tables_flight_, "tables", persisted,
+      tables_, tables_flight_, "tables", persisted, call,
       [&] {
-        auto found = vo_->cone_tables();
+        call.throw_if_ended("registry query");
+        auto found = vo_->cone_tables(call);
         std::erase_if(found, [](const vo::TableService& table) {
           if (is_usable_name(table.name)) return false;
           log::warn("registry", "skipping table '" + table.ivoid.substr(0, 300) + "': its name cannot be a file name");
@@ -158,22 +162,24 @@ RemoteView::Tables RemoteView::tables_answer(bool force) {
       force);
 }
 
-vo::TableService RemoteView::table(const std::string& name) {
+vo::TableService RemoteView::table(const std::string& name, const CallContext& call) {
   auto wanted = lower(name);
-  for (const auto& table : tables())
+  for (const auto& table : tables(call))
     if (lower(table.name) == wanted) return table;
   throw Error(ENOENT, "the registry lists no table '" + name + "' with a cone search");
 }
 
-vo::SkyPosition RemoteView::resolve(const std::string& object_name) {
+vo::SkyPosition RemoteView::resolve(const std::string& object_name, const CallContext& call) {
   using Position = std::optional<vo::SkyPosition>;
   // An unknown name is an answer too, kept for the short negative TTL.
   Persisted<Position> persisted{
       "position", records::encode_position, records::decode_position,
       [this](const Position& position) { return position ? ttls_.resolve : ttls_.resolve_negative; }};
-  auto position = cached<Position>(positions_, positions_flight_, name_key(object_name), persisted, [&]() -> Position {
+  auto position = cached<Position>(positions_, positions_flight_, name_key(object_name), persisted, call,
+                                   [&]() -> Position {
     try {
-      return vo_->resolve(object_name);
+      call.throw_if_ended("resolving '" + object_name + "'");
+      return vo_->resolve(object_name, call);
     } catch (const Error& error) {
       if (error.errnum() != ENOENT) throw;
       log::info("resolve", error.what());
@@ -184,11 +190,16 @@ vo::SkyPosition RemoteView::resolve(const std::string& object_name) {
   return *position;
 }
 
-std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query) { return cone_answer(query, false); }
+std::shared_ptr<const ResultRows> RemoteView::cone(const ConeQuery& query, const CallContext& call) {
+  return cone_answer(query, call, false);
+}
 
-std::shared_ptr<const ResultRows> RemoteView::refresh_cone(const ConeQuery& query) { return cone_answer(query, true); }
+std::shared_ptr<const ResultRows> RemoteView::refresh_cone(const ConeQuery& query, const CallContext& call) {
+  return cone_answer(query, call, true);
+}
 
-std::shared_ptr<const ResultRows> RemoteView::cone_answer(const ConeQuery& query, bool force) {
+std::shared_ptr<const ResultRows> RemoteView::cone_answer(const ConeQuery& query, const CallContext& call,
+                                                          bool force) {
   using Rows = std::shared_ptr<const ResultRows>;
   Persisted<Rows> persisted{"cone answer", [](const Rows& rows) { return records::encode_cone(rows->cone); },
                             [](std::string_view bytes) -> std::optional<Rows> {
@@ -198,35 +209,40 @@ std::shared_ptr<const ResultRows> RemoteView::cone_answer(const ConeQuery& query
                             },
                             [this](const Rows&) { return ttls_.cone; }};
   return cached<Rows>(
-      cones_, cones_flight_, query.cache_key(), persisted,
+      cones_, cones_flight_, query.cache_key(), persisted, call,
       [&] {
-        auto service = table(query.table);
-        return std::make_shared<const ResultRows>(name_rows(vo_->cone_search(service, query.center, query.radius_deg)));
+        auto service = table(query.table, call);
+        call.throw_if_ended("cone search of " + query.table);
+        return std::make_shared<const ResultRows>(
+            name_rows(vo_->cone_search(service, query.center, query.radius_deg, call)));
       },
       force);
 }
 
-std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, const std::string& row_name) {
-  return directory_answer(query, row_name, false);
+std::optional<std::string> RemoteView::directory_of(const ConeQuery& query, const std::string& row_name,
+                                                    const CallContext& call) {
+  return directory_answer(query, row_name, call, false);
 }
 
-std::optional<std::string> RemoteView::refresh_directory_of(const ConeQuery& query, const std::string& row_name) {
-  return directory_answer(query, row_name, true);
+std::optional<std::string> RemoteView::refresh_directory_of(const ConeQuery& query, const std::string& row_name,
+                                                            const CallContext& call) {
+  return directory_answer(query, row_name, call, true);
 }
 
 std::optional<std::string> RemoteView::directory_answer(const ConeQuery& query, const std::string& row_name,
-                                                        bool force) {
+                                                        const CallContext& call, bool force) {
   using Directory = std::optional<std::string>;
   auto key = directory_key(query, row_name);
   Persisted<Directory> persisted{"DataLink directory", records::encode_directory, records::decode_directory,
                                  [this](const Directory&) { return ttls_.datalink; }};
   return cached<Directory>(
-      directories_, directories_flight_, key, persisted,
+      directories_, directories_flight_, key, persisted, call,
       [&]() -> Directory {
-        auto rows = cone(query);
+        auto rows = cone(query, call);
         auto it = rows->row_by_name.find(row_name);
         if (it == rows->row_by_name.end()) throw Error(ENOENT, "no row '" + row_name + "' in " + query.table);
-        auto links = vo_->datalinks(rows->cone, it->second);
+        call.throw_if_ended("DataLink of " + query.table + " row " + row_name);
+        auto links = vo_->datalinks(rows->cone, it->second, call);
         auto directory = vo::find_directory_link(links);
         if (!directory) {
           log::info("datalink", query.table + " row " + row_name + ": no directory product among " +
@@ -240,12 +256,14 @@ std::optional<std::string> RemoteView::directory_answer(const ConeQuery& query, 
       force);
 }
 
-std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url, unsigned prefetch_levels) {
-  return listing_answer(dir_url, prefetch_levels, false);
+std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir_url, const CallContext& call,
+                                                          unsigned prefetch_levels) {
+  return listing_answer(dir_url, call, prefetch_levels, false);
 }
 
-std::shared_ptr<const ArchiveListing> RemoteView::refresh_listing(const std::string& dir_url) {
-  return listing_answer(dir_url, 0, true);
+std::shared_ptr<const ArchiveListing> RemoteView::refresh_listing(const std::string& dir_url,
+                                                                  const CallContext& call) {
+  return listing_answer(dir_url, call, 0, true);
 }
 
 void RemoteView::invalidate_listing(const std::string& dir_url) {
@@ -253,8 +271,8 @@ void RemoteView::invalidate_listing(const std::string& dir_url) {
   if (persistence_.store) persistence_.store->erase(record_key("listing", dir_url));
 }
 
-std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::string& dir_url, unsigned prefetch_levels,
-                                                                 bool force) {
+std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::string& dir_url, const CallContext& call,
+                                                                 unsigned prefetch_levels, bool force) {
   using Listing = std::shared_ptr<const ArchiveListing>;
   Persisted<Listing> persisted{"listing", [](const Listing& listing) { return records::encode_listing(*listing); },
                                [](std::string_view bytes) -> std::optional<Listing> {
@@ -267,7 +285,8 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::stri
     auto listing = std::make_shared<ArchiveListing>();
     listing->url = dir_url;
     std::vector<std::string> file_urls;
-    auto index = archive_->list(dir_url);
+    call.throw_if_ended("listing " + dir_url);
+    auto index = archive_->list(dir_url, call);
     auto background = background_.lock();
     if (prefetch_levels > 0 && background) {
       // At most this many subdirectories per listing: an observation has a handful; a huge
@@ -281,7 +300,8 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::stri
           auto self = weak.lock();
           if (!self) return;
           try {
-            self->listing(url, levels);
+            // A deadline of its own: the job outlives the call that posted it.
+            self->listing(url, CallContext::with_timeout(self->ttls_.stat_fan_out), levels);
           } catch (const std::exception& error) {
             log::debug("archive", "prefetch of the listing " + url + " failed: " + error.what());
           }
@@ -311,8 +331,20 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::stri
                                " looked up now, the others on their first lookup");
       file_urls.resize(kMaxSizesPerListing);
     }
-    auto stats = archive_->stat_many(file_urls, max_parallel_stats_,
-                                     CallContext{SteadyClock::now() + ttls_.stat_fan_out, nullptr});
+    // The caller's deadline, never longer than stat_fan_out, and ending a little before it (a
+    // tenth of the time left, at most 0.5 s): a listing whose HEADs hang is then still
+    // answered, its sizes unknown, within the deadline of its caller and of the calls that
+    // wait on it (a follower that came just after has barely more time).
+    const auto now = SteadyClock::now();
+    auto fan_out_end = call.deadline;
+    if (fan_out_end != SteadyClock::time_point::max() && fan_out_end > now)
+      fan_out_end -= std::min<SteadyClock::duration>((fan_out_end - now) / 10, std::chrono::milliseconds(500));
+    CallContext fan_out = call;
+    fan_out.deadline = std::min(fan_out_end, now + ttls_.stat_fan_out);
+    auto stats = archive_->stat_many(file_urls, max_parallel_stats_, fan_out);
+    // Sizes that failed because the caller was interrupted say nothing about the server: an
+    // interrupted listing is not cached (a deadline that passed is: its sizes failed).
+    if (call.cancelled()) throw Error(EINTR, "size lookups in " + dir_url + ": interrupted");
     const std::int64_t listed_at = now_ms();
     std::size_t next = 0, failed = 0;
     std::string first_failure;
@@ -337,19 +369,22 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::stri
                                " s), first: " + first_failure);
     return std::shared_ptr<const ArchiveListing>(std::move(listing));
   };
-  return cached<Listing>(listings_, listings_flight_, dir_url, persisted, fetch, force);
+  return cached<Listing>(listings_, listings_flight_, dir_url, persisted, call, fetch, force);
 }
 
-vo::ObjectInfo RemoteView::stat(const std::string& url) {
+vo::ObjectInfo RemoteView::stat(const std::string& url, const CallContext& call) {
   if (auto failure = failed_stats_.get(url))
-    throw Error(failure->first, failure->second + " (failed moments ago; not asked again for " +
-                                    std::to_string(ttls_.failed_stat.count()) + " s)");
+    throw RememberedFailure(failure->first, failure->second + " (failed moments ago; not asked again for " +
+                                                std::to_string(ttls_.failed_stat.count()) + " s)");
+  call.throw_if_ended("size of " + url);
   try {
-    auto info = archive_->stat(url);
+    auto info = archive_->stat(url, call);
     info.listed_at = now_ms();
     return info;
   } catch (const Error& error) {
-    if (error.errnum() != ENOENT) failed_stats_.put(url, {error.errnum(), error.what()}, ttls_.failed_stat);
+    // An interrupt says nothing about the server; ENOENT is an answer.
+    if (error.errnum() != ENOENT && !call.cancelled())
+      failed_stats_.put(url, {error.errnum(), error.what()}, ttls_.failed_stat);
     throw;
   }
 }

@@ -47,7 +47,8 @@ struct RemoteTtls {
   // sends them once, not once more per entry's lstat (seconds, not the listing TTL: a server
   // that recovers is used again soon).
   std::chrono::seconds failed_stat{10};
-  // The deadline of one listing's size lookups together (timeout=).
+  // The deadline of one listing's size lookups together (timeout=), at most: a caller's own
+  // deadline comes first. Also the whole deadline of one background prefetch job.
   std::chrono::milliseconds stat_fan_out{60000};
   // After a refresh failed and the last good answer was served, it is served this long
   // before the service is asked again (a walk of a cached tree with the services down asks
@@ -99,25 +100,43 @@ inline constexpr std::size_t kMaxSizesPerListing = 1024;
 // nothing is listed that cannot be looked up.
 bool is_usable_name(std::string_view name);
 
+// A failure already reported: a size lookup that failed moments ago, answered again from the
+// memo (RemoteTtls::failed_stat) without a request. The FUSE edge logs it at debug, so the
+// lstat storm of one `ls -l` adds no log line per entry (the listing's one line says it).
+class RememberedFailure : public Error {
+ public:
+  using Error::Error;
+};
+
 class RemoteView : public std::enable_shared_from_this<RemoteView> {
  public:
   RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive, RemoteTtls ttls = {},
              unsigned max_parallel_stats = 16);
 
-  std::vector<vo::TableService> tables();
+  // Every call that may send a request takes the CallContext of the filesystem call it
+  // serves: its requests (a chain: registry, cone, DataLink, listing, HEADs) all spend that
+  // one deadline, none starts after it has passed (ETIMEDOUT) or the call was interrupted
+  // (EINTR), and an interrupt ends the one in flight. Cached answers need no time.
+  std::vector<vo::TableService> tables(const CallContext& call);
   // ENOENT when the authority has no such table with a cone search.
-  vo::TableService table(const std::string& name);
+  vo::TableService table(const std::string& name, const CallContext& call);
   // ENOENT when the resolver has no position for the name.
-  vo::SkyPosition resolve(const std::string& object_name);
-  std::shared_ptr<const ResultRows> cone(const ConeQuery& query);
+  vo::SkyPosition resolve(const std::string& object_name, const CallContext& call);
+  std::shared_ptr<const ResultRows> cone(const ConeQuery& query, const CallContext& call);
   // The archive directory URL of a row; nullopt when it has none (proprietary).
-  std::optional<std::string> directory_of(const ConeQuery& query, const std::string& row_name);
+  std::optional<std::string> directory_of(const ConeQuery& query, const std::string& row_name, const CallContext& call);
   // Entries of an archive directory with every file's exact size (stats sent in parallel).
   // prefetch_levels > 0: as soon as the index page is read, the listings of its
   // subdirectories (and theirs, that many levels down) are fetched in the background, beside
   // this directory's size lookups, so a cold `ls -lR` of an observation costs a few round
   // trips instead of one per directory in series. Needs a background pool (set_background).
-  std::shared_ptr<const ArchiveListing> listing(const std::string& dir_url, unsigned prefetch_levels = 0);
+  // Each prefetch job runs under a CallContext of its own (deadline stat_fan_out), never the
+  // caller's: an interrupted `ls` does not end it. The size lookups spend the caller's
+  // deadline (at most stat_fan_out; they end a tenth of the time left before it, at most
+  // 0.5 s, so the listing is still answered in time); sizes that fail by it are remembered as failed
+  // (failed_stat) and the listing is served without them. An interrupted call caches nothing.
+  std::shared_ptr<const ArchiveListing> listing(const std::string& dir_url, const CallContext& call,
+                                                unsigned prefetch_levels = 0);
   // The DataLink directory of a row if it is cached and fresh; never sends a request.
   std::optional<std::string> cached_directory_of(const ConeQuery& query, const std::string& row_name) {
     auto found = directories_.get(directory_key(query, row_name));
@@ -133,8 +152,9 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   // view while it runs; were the pool owned here, the job's release of the last reference
   // could destroy the pool on its own worker, which cannot join itself.)
   void set_background(std::weak_ptr<TaskPool> pool) { background_ = std::move(pool); }
-  // Exact metadata of one file (used when the listing's parallel stat of it failed).
-  vo::ObjectInfo stat(const std::string& url);
+  // Exact metadata of one file (used when the listing's parallel stat of it failed). Within
+  // failed_stat of a failure, that failure again (RememberedFailure), without a request.
+  vo::ObjectInfo stat(const std::string& url, const CallContext& call);
 
   // Answers persist in this store from now on (call before the view is used).
   void set_persistence(RemotePersistence persistence) { persistence_ = std::move(persistence); }
@@ -142,10 +162,11 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   // Ask again now whatever the cached answer's age (a user's `.refresh`, see Filesystem): the
   // new answer replaces the cached one in memory and on disk. A failure is thrown (no stale
   // fallback: the user asked for a new answer) and leaves the cached one in place.
-  std::vector<vo::TableService> refresh_tables();
-  std::shared_ptr<const ResultRows> refresh_cone(const ConeQuery& query);
-  std::optional<std::string> refresh_directory_of(const ConeQuery& query, const std::string& row_name);
-  std::shared_ptr<const ArchiveListing> refresh_listing(const std::string& dir_url);
+  std::vector<vo::TableService> refresh_tables(const CallContext& call);
+  std::shared_ptr<const ResultRows> refresh_cone(const ConeQuery& query, const CallContext& call);
+  std::optional<std::string> refresh_directory_of(const ConeQuery& query, const std::string& row_name,
+                                                  const CallContext& call);
+  std::shared_ptr<const ArchiveListing> refresh_listing(const std::string& dir_url, const CallContext& call);
   // Forgets a listing in memory and on disk (a read found one of its files changed: ESTALE),
   // so the next lookup lists and stats the directory again.
   void invalidate_listing(const std::string& dir_url);
@@ -176,13 +197,15 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   // memory or disk (logged once). `force`: fetch whatever is cached, and throw on failure.
   template <class Value>
   Value cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
-               const Persisted<Value>& persisted, const std::function<Value()>& fetch, bool force = false);
+               const Persisted<Value>& persisted, const CallContext& call, const std::function<Value()>& fetch,
+               bool force = false);
   std::string record_key(const std::string& kind, const std::string& key) const;
-  std::shared_ptr<const std::vector<vo::TableService>> tables_answer(bool force);
-  std::shared_ptr<const ResultRows> cone_answer(const ConeQuery& query, bool force);
-  std::optional<std::string> directory_answer(const ConeQuery& query, const std::string& row_name, bool force);
-  std::shared_ptr<const ArchiveListing> listing_answer(const std::string& dir_url, unsigned prefetch_levels,
-                                                       bool force);
+  std::shared_ptr<const std::vector<vo::TableService>> tables_answer(const CallContext& call, bool force);
+  std::shared_ptr<const ResultRows> cone_answer(const ConeQuery& query, const CallContext& call, bool force);
+  std::optional<std::string> directory_answer(const ConeQuery& query, const std::string& row_name,
+                                              const CallContext& call, bool force);
+  std::shared_ptr<const ArchiveListing> listing_answer(const std::string& dir_url, const CallContext& call,
+                                                       unsigned prefetch_levels, bool force);
   std::int64_t now_ms() const;
 
   std::shared_ptr<vo::VoClient> vo_;

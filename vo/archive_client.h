@@ -35,10 +35,11 @@ class ArchiveClient {
  public:
   virtual ~ArchiveClient() = default;
 
-  // Entries of a directory URL (ending in '/'). ENOENT when it does not exist.
-  virtual std::vector<IndexEntry> list(const std::string& dir_url) = 0;
+  // Entries of a directory URL (ending in '/'). ENOENT when it does not exist. `call`: the
+  // filesystem call (or background job) it serves; its requests carry it (HttpRequest::call).
+  virtual std::vector<IndexEntry> list(const std::string& dir_url, const CallContext& call) = 0;
   // Exact size, mtime and validator of one object. ENOENT when it does not exist.
-  virtual ObjectInfo stat(const std::string& url) = 0;
+  virtual ObjectInfo stat(const std::string& url, const CallContext& call) = 0;
   // Stats many objects with at most max_parallel requests in flight; results in input order.
   // An object that failed carries its error (the others still succeed).
   struct StatResult {

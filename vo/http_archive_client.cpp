@@ -56,11 +56,12 @@ class HttpArchiveClient final : public ArchiveClient {
   HttpArchiveClient(std::shared_ptr<HttpTransport> transport, RetryPolicy retry)
       : transport_(std::move(transport)), retry_(retry) {}
 
-  std::vector<IndexEntry> list(const std::string& dir_url) override {
+  std::vector<IndexEntry> list(const std::string& dir_url, const CallContext& call) override {
     HttpRequest request;
     request.url = dir_url;
     request.max_body = body_cap::index_page;
     request.answer_kind = "index page";
+    request.call = call;
     auto response = perform(request);
     if (!is_success(response.status)) throw_for_status("listing", dir_url, response.status);
     // Entries resolve against the page's final URL (a redirect may have added the '/').
@@ -72,9 +73,7 @@ class HttpArchiveClient final : public ArchiveClient {
     }
   }
 
-  ObjectInfo stat(const std::string& url) override { return stat_within(url, CallContext{}); }
-
-  ObjectInfo stat_within(const std::string& url, const CallContext& call) {
+  ObjectInfo stat(const std::string& url, const CallContext& call) override {
     HttpRequest head;
     head.method = HttpRequest::Method::head;
     head.url = url;
@@ -103,7 +102,7 @@ class HttpArchiveClient final : public ArchiveClient {
     std::vector<StatResult> results(urls.size());
     parallel_for(urls.size(), max_parallel, [&](std::size_t i) {
       try {
-        results[i].info = stat_within(urls[i], call);
+        results[i].info = stat(urls[i], call);
       } catch (const Error& error) {
         results[i].errnum = error.errnum();
         results[i].message = error.what();

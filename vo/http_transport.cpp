@@ -141,6 +141,12 @@ HttpResponse perform_with_retries(HttpTransport& transport, HttpRequest request,
   std::optional<std::minstd_rand> jitter;  // seeded on the first retry only: retries are rare
 
   for (unsigned attempt = 1;; ++attempt) {
+    // No attempt starts on time the call no longer has (a chain's earlier step spent it).
+    if (request.call.cancelled())
+      throw Error(ECANCELED, std::string(method_name(request.method)) + " " + request.url + ": interrupted");
+    if (request.call.expired())
+      throw Error(ETIMEDOUT, std::string(method_name(request.method)) + " " + request.url +
+                                 ": the call's deadline (timeout=) has passed");
     if (has_deadline) {
       auto remaining = std::chrono::ceil<milliseconds>(deadline - clock.now());
       if (remaining.count() <= 0) remaining = milliseconds(1);

@@ -41,29 +41,30 @@ class HttpVoClient final : public VoClient {
   HttpVoClient(std::shared_ptr<HttpTransport> transport, VoEndpoints endpoints, RetryPolicy retry)
       : transport_(std::move(transport)), endpoints_(std::move(endpoints)), retry_(retry) {}
 
-  std::vector<TableService> cone_tables() override {
-    auto tables = registry_query(regtap_cone_tables_query(endpoints_.authority));
+  std::vector<TableService> cone_tables(const CallContext& call) override {
+    auto tables = registry_query(regtap_cone_tables_query(endpoints_.authority), call);
     // The LIKE pattern may match more than the authority ('_' is a wildcard): keep only its own.
     std::string prefix = lower(endpoints_.authority) + "/";
     std::erase_if(tables, [&](const TableService& table) { return !lower(table.ivoid).starts_with(prefix); });
     return tables;
   }
 
-  TableService cone_table(const std::string& name) override {
+  TableService cone_table(const std::string& name, const CallContext& call) override {
     if (!is_plausible_table_name(name)) throw Error(ENOENT, "'" + name + "' is not a table name");
     std::string ivoid = lower(endpoints_.authority + "/" + name);
-    auto tables = registry_query(regtap_cone_table_query(ivoid));
+    auto tables = registry_query(regtap_cone_table_query(ivoid), call);
     for (auto& table : tables) {
       if (lower(table.ivoid) == ivoid) return std::move(table);
     }
     throw Error(ENOENT, "the registry knows no table " + ivoid + " with a cone search");
   }
 
-  SkyPosition resolve(const std::string& object_name) override {
+  SkyPosition resolve(const std::string& object_name, const CallContext& call) override {
     HttpRequest request;
     request.url = sesame_url(endpoints_.resolver, object_name);
     request.max_body = body_cap::sesame;
     request.answer_kind = "Sesame";
+    request.call = call;
     auto response = perform(request);
     auto position = parse_sesame(response.body);
     if (!position && !is_sesame_answer(response.body)) {
@@ -74,29 +75,33 @@ class HttpVoClient final : public VoClient {
     return *position;
   }
 
-  ConeResult cone_search(const TableService& table, const SkyPosition& center, double radius_deg) override {
+  ConeResult cone_search(const TableService& table, const SkyPosition& center, double radius_deg,
+                         const CallContext& call) override {
     HttpRequest request;
     request.url = cone_search_url(table.cone_url, center, radius_deg);
     request.max_body = body_cap::cone_search;
     request.answer_kind = "cone search";
+    request.call = call;
     auto response = perform(request);
     return with_url_context(request.url, [&] { return parse_cone_result(parse_votable(response.body)); });
   }
 
-  std::vector<DataLink> datalinks(const ConeResult& result, std::size_t row) override {
+  std::vector<DataLink> datalinks(const ConeResult& result, std::size_t row, const CallContext& call) override {
     auto url = datalink_url_for_row(result, row);
     if (!url) return {};
     HttpRequest request;
     request.url = *url;
     request.max_body = body_cap::datalink;
     request.answer_kind = "DataLink";
+    request.call = call;
     auto response = perform(request);
     return with_url_context(request.url, [&] { return parse_datalinks(parse_votable(response.body)); });
   }
 
  private:
-  std::vector<TableService> registry_query(const std::string& adql) {
+  std::vector<TableService> registry_query(const std::string& adql, const CallContext& call) {
     HttpRequest request;
+    request.call = call;
     request.method = HttpRequest::Method::post;
     request.url = endpoints_.registry;
     if (request.url.empty() || request.url.back() != '/') request.url += '/';

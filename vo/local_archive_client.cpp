@@ -32,7 +32,7 @@ class LocalArchiveClient final : public ArchiveClient {
   LocalArchiveClient(std::filesystem::path root, std::shared_ptr<ArchiveClient> fallback)
       : root_(std::move(root)), fallback_(std::move(fallback)) {}
 
-  std::vector<IndexEntry> list(const std::string& dir_url) override {
+  std::vector<IndexEntry> list(const std::string& dir_url, const CallContext& call) override {
     const std::string path = local_path(dir_url);
     UniqueFd dir_fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd) {
@@ -43,7 +43,7 @@ class LocalArchiveClient final : public ArchiveClient {
                                   " is not in the local archive: listing it (and what is below it) "
                                   "over HTTP, " +
                                   dir_url);
-      return fallback_->list(dir_url);
+      return fallback_->list(dir_url, call);
     }
     const int listed_fd = ::dup(dir_fd.get());
     if (listed_fd < 0) throw Error(errno, "listing " + path + ": " + std::strerror(errno));
@@ -84,14 +84,14 @@ class LocalArchiveClient final : public ArchiveClient {
     return entries;
   }
 
-  ObjectInfo stat(const std::string& url) override {
+  ObjectInfo stat(const std::string& url, const CallContext& call) override {
     const std::string path = local_path(url);
     int errnum = 0;
     if (auto info = stat_local(path, errnum)) return *info;
     if (!is_missing(errnum)) throw Error(errnum, "stat " + path + ": " + std::strerror(errnum));
     if (!under_missing_directory(path))
       log::info(kComponent, "file " + path + " is not in the local archive: reading it over HTTP, " + url);
-    return fallback_->stat(url);
+    return fallback_->stat(url, call);
   }
 
   std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel,

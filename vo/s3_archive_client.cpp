@@ -31,7 +31,7 @@ class S3ArchiveClient final : public ArchiveClient {
         retry_(retry),
         objects_(make_http_archive_client(std::move(transport), retry)) {}
 
-  std::vector<IndexEntry> list(const std::string& dir_url) override {
+  std::vector<IndexEntry> list(const std::string& dir_url, const CallContext& call) override {
     std::string prefix = key_of(dir_url);
     if (!prefix.empty() && prefix.back() != '/') prefix += '/';
     std::string base = dir_url;
@@ -48,6 +48,7 @@ class S3ArchiveClient final : public ArchiveClient {
       HttpRequest request;
       request.url = bucket_url_ + "/?" + s3_list_query(prefix, token);
       request.headers.emplace_back("Accept-Encoding", "identity");
+      request.call = call;
       auto response = perform_with_retries(*transport_, request, retry_, kComponent);
       if (response.status == 404 || response.status == 410)
         throw Error(ENOENT, "listing " + request.url + ": HTTP " + std::to_string(response.status));
@@ -100,9 +101,9 @@ class S3ArchiveClient final : public ArchiveClient {
     return entries;
   }
 
-  ObjectInfo stat(const std::string& url) override {
+  ObjectInfo stat(const std::string& url, const CallContext& call) override {
     if (auto known = remembered(url)) return *known;
-    return objects_->stat(object_url_of(url));
+    return objects_->stat(object_url_of(url), call);
   }
 
   std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel,

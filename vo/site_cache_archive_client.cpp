@@ -11,8 +11,10 @@ class SiteCacheArchiveClient final : public ArchiveClient {
   SiteCacheArchiveClient(std::shared_ptr<ArchiveClient> inner, std::string prefix)
       : inner_(std::move(inner)), prefix_(std::move(prefix)) {}
 
-  std::vector<IndexEntry> list(const std::string& dir_url) override { return inner_->list(rebased(dir_url)); }
-  ObjectInfo stat(const std::string& url) override { return inner_->stat(rebased(url)); }
+  std::vector<IndexEntry> list(const std::string& dir_url, const CallContext& call) override {
+    return inner_->list(rebased(dir_url), call);
+  }
+  ObjectInfo stat(const std::string& url, const CallContext& call) override { return inner_->stat(rebased(url), call); }
   std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel,
                                     const CallContext& call) override {
     std::vector<std::string> rebased_urls;

@@ -15,20 +15,23 @@
 
 namespace hfs::vo {
 
+// Every operation takes the CallContext of the call it serves (common/cancel.h): its requests
+// carry it (HttpRequest::call), so they end by the call's deadline and on its interrupt.
 class VoClient {
  public:
   virtual ~VoClient() = default;
 
   // Every table of the authority that has a cone search (one registry query).
-  virtual std::vector<TableService> cone_tables() = 0;
+  virtual std::vector<TableService> cone_tables(const CallContext& call) = 0;
   // One table by name; throws hfs::Error(ENOENT) when the registry does not know it or it
   // has no cone search.
-  virtual TableService cone_table(const std::string& name) = 0;
+  virtual TableService cone_table(const std::string& name, const CallContext& call) = 0;
   // Object name -> position; throws hfs::Error(ENOENT) when the resolver has no position.
-  virtual SkyPosition resolve(const std::string& object_name) = 0;
-  virtual ConeResult cone_search(const TableService& table, const SkyPosition& center, double radius_deg) = 0;
+  virtual SkyPosition resolve(const std::string& object_name, const CallContext& call) = 0;
+  virtual ConeResult cone_search(const TableService& table, const SkyPosition& center, double radius_deg,
+                                 const CallContext& call) = 0;
   // DataLink {links} of one result row; empty when the result declares no DataLink service.
-  virtual std::vector<DataLink> datalinks(const ConeResult& result, std::size_t row) = 0;
+  virtual std::vector<DataLink> datalinks(const ConeResult& result, std::size_t row, const CallContext& call) = 0;
 };
 
 struct VoEndpoints {

@@ -5,7 +5,8 @@ Every public row of every catalogue table gets a directory in the real layout, b
 real FITS files in tests/data/fits/, stamped with the observation's OBS_ID and OBJECT and
 gzipped where HEASARC gzips (gzip mtime 0, fixed checksum comments). Obsid 60001111005 also gets the two large files for streaming work: an uncompressed event file of
 >= 200 MiB (the real EVENTS rows repeated, TIME advanced) and an event .gz of >= 50 MiB
-compressed (high-entropy generated events). The tree is built in a temp dir and renamed into
+compressed (high-entropy generated events); obsid 60001111002 a wide hk/ directory (70 small
+files, for deadline tests of `ls -l`). The tree is built in a temp dir and renamed into
 place, so a half-built tree never sits under the real name.
 """
 
@@ -26,12 +27,16 @@ from astropy.io import fits
 
 from . import catalog
 
-VERSION = "heasarc-archive-3"
+VERSION = "heasarc-archive-4"
 FITS_DIR = catalog.REPO / "tests" / "data" / "fits"
 BLOCK = 2880
 BIG_OBSID = "60001111005"
 BIG_EVENTS_MIN = 200 * 1024 * 1024 + 1
 BIG_GZ_MIN = 50 * 1024 * 1024 + 1
+# Obsid 60001111002 gets a wide hk/ directory (WIDE_FILES more small files, 70 in all): an
+# `ls -l` of it is one listing and 70 HEADs (tests/integration/test_mount_deadlines.py).
+WIDE_OBSID = "60001111002"
+WIDE_FILES = 64
 
 
 def mjd_to_unix(mjd: float) -> int:
@@ -265,6 +270,13 @@ def big_event_files(obsid_dir: Path, target: str, mtime: int, sources: Sources) 
         os.utime(path, (mtime, mtime))
 
 
+def wide_hk(obsid_dir: Path, obsid: str, mtime: int) -> None:
+    """WIDE_FILES small text files in hk/, each different (not FITS: .log)."""
+    for i in range(WIDE_FILES):
+        lines = [f"{obsid} slice {i:02d} row {r}: {(i * 7919 + r * 104729) % 1000003}" for r in range(20 + i)]
+        write(obsid_dir / "hk" / f"nu{obsid}_s{i:02d}.log", ("\n".join(lines) + "\n").encode(), mtime)
+
+
 def build(target: Path) -> None:
     sources = Sources()
     for table in catalog.TABLES.values():
@@ -279,6 +291,8 @@ def build(target: Path) -> None:
                 nustar_tree(directory, obsid, row["name"], mtime, row["time"], sources)
                 if obsid == BIG_OBSID:
                     big_event_files(directory, row["name"], mtime, sources)
+                if obsid == WIDE_OBSID:
+                    wide_hk(directory, obsid, mtime)
             else:
                 chandra_tree(directory, obsid, row["name"], mtime, sources)
     # Directories: world-readable, with the mtime of their newest file.

@@ -29,7 +29,7 @@ for option in $options; do
   grep -qwF -- "$option" "$work/page.txt" || fail "option '$option' of --help is not in the man page"
 done
 echo "ok: all $(echo "$options" | wc -w) options of --help are documented"
-for word in ENOENT EIO ETIMEDOUT ESTALE EROFS EACCES ECANCELED 'fusermount3 -u -z' 'unshare -rm' '/dev/fd/N' \
+for word in ENOENT EIO ETIMEDOUT ESTALE EROFS EACCES EINTR 'fusermount3 -u -z' 'unshare -rm' '/dev/fd/N' \
             'heasarcfs ls' 'heasarcfs cat' 'heasarcfs cp' 'mount -t fuse.heasarcfs' fstab; do
   grep -qF -- "$word" "$work/page.txt" || fail "the page does not mention '$word'"
 done

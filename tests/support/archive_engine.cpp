@@ -92,7 +92,7 @@ void ArchiveEngine::serve(Transfer& transfer) {
   try {
     const auto& request = transfer.request;
     if (!request.range) throw Error(EINVAL, "ArchiveEngine serves ranged GETs only");
-    const vo::ObjectInfo info = metadata_->stat(request.url);
+    const vo::ObjectInfo info = metadata_->stat(request.url, CallContext{});
     const std::uint64_t length = request.range->last - request.range->first + 1;
     std::string body = reads_->read(info, request.range->first, length);
     vo::ResponseHead head;

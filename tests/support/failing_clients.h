@@ -25,8 +25,8 @@ class FailingArchiveClient final : public vo::ArchiveClient, public FaultPlan {
  public:
   explicit FailingArchiveClient(std::shared_ptr<vo::ArchiveClient> inner) : inner_(std::move(inner)) {}
 
-  std::vector<vo::IndexEntry> list(const std::string& dir_url) override;
-  vo::ObjectInfo stat(const std::string& url) override;
+  std::vector<vo::IndexEntry> list(const std::string& dir_url, const CallContext& call) override;
+  vo::ObjectInfo stat(const std::string& url, const CallContext& call) override;
   std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel,
                                     const CallContext& call) override;
   std::string read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override;
@@ -42,11 +42,12 @@ class FailingVoClient final : public vo::VoClient, public FaultPlan {
  public:
   explicit FailingVoClient(std::shared_ptr<vo::VoClient> inner) : inner_(std::move(inner)) {}
 
-  std::vector<vo::TableService> cone_tables() override;
-  vo::TableService cone_table(const std::string& name) override;
-  vo::SkyPosition resolve(const std::string& object_name) override;
-  vo::ConeResult cone_search(const vo::TableService& table, const vo::SkyPosition& center, double radius_deg) override;
-  std::vector<vo::DataLink> datalinks(const vo::ConeResult& result, std::size_t row) override;
+  std::vector<vo::TableService> cone_tables(const CallContext& call) override;
+  vo::TableService cone_table(const std::string& name, const CallContext& call) override;
+  vo::SkyPosition resolve(const std::string& object_name, const CallContext& call) override;
+  vo::ConeResult cone_search(const vo::TableService& table, const vo::SkyPosition& center, double radius_deg,
+                             const CallContext& call) override;
+  std::vector<vo::DataLink> datalinks(const vo::ConeResult& result, std::size_t row, const CallContext& call) override;
 
  private:
   std::shared_ptr<vo::VoClient> inner_;

@@ -20,7 +20,7 @@ vo::HttpResponse FailingTransport::perform(const vo::HttpRequest& request) {
     requests_.push_back(request);
   }
   const std::string operation = method_name(request.method);
-  auto fault = admit(operation, request.url, &request);
+  auto fault = admit(operation, request.url, request.call, &request);
   if (!fault) return inner_->perform(request);
   if (fault->http_status == 0) throw injected(*fault, operation, request.url);
   vo::HttpResponse answer;

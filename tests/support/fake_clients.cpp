@@ -20,21 +20,24 @@ double cell_number(const vo::VoRow& row, std::size_t index) { return std::stod(r
 
 }  // namespace
 
-std::vector<vo::TableService> FakeVoClient::cone_tables() {
+std::vector<vo::TableService> FakeVoClient::cone_tables(const CallContext& call) {
+  note(call);
   ++registry_calls;
   std::vector<vo::TableService> services;
   for (const auto& [name, table] : tables) services.push_back(table.service);
   return services;
 }
 
-vo::TableService FakeVoClient::cone_table(const std::string& name) {
+vo::TableService FakeVoClient::cone_table(const std::string& name, const CallContext& call) {
+  note(call);
   ++registry_calls;
   auto it = tables.find(name);
   if (it == tables.end()) throw Error(ENOENT, "no table " + name);
   return it->second.service;
 }
 
-vo::SkyPosition FakeVoClient::resolve(const std::string& object_name) {
+vo::SkyPosition FakeVoClient::resolve(const std::string& object_name, const CallContext& call) {
+  note(call);
   ++resolve_calls;
   for (const auto& [name, position] : objects)
     if (normalize(name) == normalize(object_name)) return position;
@@ -42,7 +45,8 @@ vo::SkyPosition FakeVoClient::resolve(const std::string& object_name) {
 }
 
 vo::ConeResult FakeVoClient::cone_search(const vo::TableService& service, const vo::SkyPosition& center,
-                                         double radius_deg) {
+                                         double radius_deg, const CallContext& call) {
+  note(call);
   ++cone_calls;
   const Table& table = tables.at(service.name);
   vo::ConeResult result;
@@ -64,7 +68,9 @@ vo::ConeResult FakeVoClient::cone_search(const vo::TableService& service, const 
   return result;
 }
 
-std::vector<vo::DataLink> FakeVoClient::datalinks(const vo::ConeResult& result, std::size_t row) {
+std::vector<vo::DataLink> FakeVoClient::datalinks(const vo::ConeResult& result, std::size_t row,
+                                                  const CallContext& call) {
+  note(call);
   ++datalink_calls;
   auto column = result.table.field_index_by_id("DataLinkID").value();
   std::string id = result.table.rows.at(row).at(column).value();
@@ -99,7 +105,8 @@ void FakeArchiveClient::replace_file(const std::string& url, std::string content
   file.etag = "\"gen" + std::to_string(++generation_) + "\"";
 }
 
-std::vector<vo::IndexEntry> FakeArchiveClient::list(const std::string& dir_url) {
+std::vector<vo::IndexEntry> FakeArchiveClient::list(const std::string& dir_url, const CallContext& call) {
+  note(call);
   ++list_calls;
   MutexLock lock(mutex_);
   std::map<std::string, vo::IndexEntry> entries;
@@ -120,7 +127,8 @@ std::vector<vo::IndexEntry> FakeArchiveClient::list(const std::string& dir_url) 
   return result;
 }
 
-vo::ObjectInfo FakeArchiveClient::stat(const std::string& url) {
+vo::ObjectInfo FakeArchiveClient::stat(const std::string& url, const CallContext& call) {
+  note(call);
   ++stat_calls;
   MutexLock lock(mutex_);
   auto it = files_.find(url);
@@ -139,13 +147,13 @@ vo::ObjectInfo FakeArchiveClient::stat(const std::string& url) {
 }
 
 std::vector<vo::ArchiveClient::StatResult> FakeArchiveClient::stat_many(const std::vector<std::string>& urls, unsigned,
-                                                                        const CallContext&) {
+                                                                        const CallContext& call) {
   ++stat_many_calls;
   std::vector<StatResult> results;
   for (const auto& url : urls) {
     StatResult result;
     try {
-      result.info = stat(url);
+      result.info = stat(url, call);
     } catch (const Error& error) {
       result.errnum = error.errnum();
       result.message = error.what();
@@ -157,7 +165,7 @@ std::vector<vo::ArchiveClient::StatResult> FakeArchiveClient::stat_many(const st
 
 std::string FakeArchiveClient::read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) {
   ++read_calls;
-  auto current = stat(expected.url);
+  auto current = stat(expected.url, CallContext{});
   --stat_calls;  // internal, not a request the filesystem made
   // As a server's answer is checked (vo/range_answer.cpp): ETag, Last-Modified, size.
   if (current.etag != expected.etag || current.mtime != expected.mtime || current.size != expected.size)

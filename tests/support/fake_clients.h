@@ -13,8 +13,26 @@
 
 namespace hfs::test {
 
+// The deadlines of the calls a fake was asked, in order (a test checks that a chain of
+// requests spent one deadline).
+class SeenDeadlines {
+ public:
+  void note(const CallContext& call) EXCLUDES(seen_mutex_) {
+    MutexLock lock(seen_mutex_);
+    seen_.push_back(call.deadline);
+  }
+  std::vector<SteadyClock::time_point> deadlines_seen() const EXCLUDES(seen_mutex_) {
+    MutexLock lock(seen_mutex_);
+    return seen_;
+  }
+
+ private:
+  mutable Mutex seen_mutex_;  // a leaf
+  std::vector<SteadyClock::time_point> seen_ GUARDED_BY(seen_mutex_);
+};
+
 // A catalogue: tables with rows at positions, named objects, DataLink directories.
-class FakeVoClient : public vo::VoClient {
+class FakeVoClient : public vo::VoClient, public SeenDeadlines {
  public:
   struct Table {
     vo::TableService service;
@@ -26,17 +44,18 @@ class FakeVoClient : public vo::VoClient {
   std::map<std::string, Table> tables;
   std::map<std::string, vo::SkyPosition> objects;  // names as given (matched ignoring case/spaces)
 
-  std::vector<vo::TableService> cone_tables() override;
-  vo::TableService cone_table(const std::string& name) override;
-  vo::SkyPosition resolve(const std::string& object_name) override;
-  vo::ConeResult cone_search(const vo::TableService& table, const vo::SkyPosition& center, double radius_deg) override;
-  std::vector<vo::DataLink> datalinks(const vo::ConeResult& result, std::size_t row) override;
+  std::vector<vo::TableService> cone_tables(const CallContext& call) override;
+  vo::TableService cone_table(const std::string& name, const CallContext& call) override;
+  vo::SkyPosition resolve(const std::string& object_name, const CallContext& call) override;
+  vo::ConeResult cone_search(const vo::TableService& table, const vo::SkyPosition& center, double radius_deg,
+                             const CallContext& call) override;
+  std::vector<vo::DataLink> datalinks(const vo::ConeResult& result, std::size_t row, const CallContext& call) override;
 
   std::atomic<int> registry_calls{0}, resolve_calls{0}, cone_calls{0}, datalink_calls{0};
 };
 
 // A tree of files under URLs ("http://archive/FTP/a/b/file"); directories are implied.
-class FakeArchiveClient : public vo::ArchiveClient {
+class FakeArchiveClient : public vo::ArchiveClient, public SeenDeadlines {
  public:
   struct File {
     std::string content;
@@ -46,8 +65,8 @@ class FakeArchiveClient : public vo::ArchiveClient {
   void add_file(const std::string& url, std::string content, std::int64_t mtime = 1600000000);
   void replace_file(const std::string& url, std::string content);  // new content, new ETag
 
-  std::vector<vo::IndexEntry> list(const std::string& dir_url) override;
-  vo::ObjectInfo stat(const std::string& url) override;
+  std::vector<vo::IndexEntry> list(const std::string& dir_url, const CallContext& call) override;
+  vo::ObjectInfo stat(const std::string& url, const CallContext& call) override;
   std::vector<StatResult> stat_many(const std::vector<std::string>& urls, unsigned max_parallel,
                                     const CallContext& call) override;
   std::string read(const vo::ObjectInfo& expected, std::uint64_t offset, std::uint64_t length) override;

@@ -44,7 +44,7 @@ int FaultPlan::failures() const {
   return failures_;
 }
 
-std::optional<Fault> FaultPlan::admit(const std::string& operation, const std::string& subject,
+std::optional<Fault> FaultPlan::admit(const std::string& operation, const std::string& subject, const CallContext& call,
                                       const vo::HttpRequest* request) {
   std::optional<Fault> fault;
   {
@@ -62,7 +62,10 @@ std::optional<Fault> FaultPlan::admit(const std::string& operation, const std::s
     }
   }
   if (!fault) return std::nullopt;
-  if (fault->hold) fault->hold->pass();
+  if (fault->hold && fault->hold->pass(call) == Gate::Passed::call_ended) {
+    if (call.cancelled()) throw Error(ECANCELED, operation + " " + subject + ": cancelled while held");
+    throw Error(ETIMEDOUT, operation + " " + subject + ": the call's deadline passed while held");
+  }
   if (fault->pass) return std::nullopt;
   return fault;
 }

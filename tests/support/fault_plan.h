@@ -10,7 +10,10 @@
 // and has failures left gives the call its Fault, and counts one down. A Fault may first hold
 // the call at a Gate (see gate.h); then it lets the call through (pass: a slow call), or fails
 // it: a client throws hfs::Error(errnum), as a real one does when it gets no answer; a
-// transport given an http_status answers with it instead (as a server would).
+// transport given an http_status answers with it instead (as a server would). A held call
+// honours its CallContext (the client's `call` argument, a transport's HttpRequest::call) as a
+// real request does: when the call is interrupted or its deadline passes while it is held, it
+// throws ECANCELED or ETIMEDOUT at once (the gate stays shut for the others).
 //
 //   failing->fail(test::on("stat", "60001111007/pipe.log"), {.errnum = ETIMEDOUT}, 2);
 //   failing->fail_call(2, {.errnum = ECONNREFUSED});                   // the 2nd call only
@@ -73,7 +76,7 @@ class FaultPlan {
 
   // The decorator's side, called first in every call: counts it and returns the fault it is to
   // show, after holding it at the fault's gate; nullopt when it goes on to the wrapped client.
-  std::optional<Fault> admit(const std::string& operation, const std::string& subject,
+  std::optional<Fault> admit(const std::string& operation, const std::string& subject, const CallContext& call,
                              const vo::HttpRequest* request = nullptr) EXCLUDES(plan_mutex_);
   // The hfs::Error a failed call throws, naming the call.
   static Error injected(const Fault& fault, const std::string& operation, const std::string& subject);

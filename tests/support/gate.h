@@ -16,6 +16,7 @@
 #include <chrono>
 #include <condition_variable>
 
+#include "common/cancel.h"
 #include "common/thread_annotations.h"
 
 namespace hfs::test {
@@ -31,6 +32,10 @@ class Gate {
 
   // Called by the held call: waits inside until the gate is open. False when it gave up.
   bool pass() EXCLUDES(mutex_);
+  // The same for a call that honours its CallContext, as a real request does: it also stops
+  // waiting when the call is interrupted or its deadline passes (the gate stays as it is).
+  enum class Passed { opened, gave_up, call_ended };
+  Passed pass(const CallContext& call) EXCLUDES(mutex_);
   void open() EXCLUDES(mutex_);
 
   // Test side: waits until `count` callers are inside at once. False when it gave up.

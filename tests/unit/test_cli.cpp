@@ -143,14 +143,15 @@ BOOST_AUTO_TEST_CASE(bad_arguments_name_themselves) {
 
 BOOST_AUTO_TEST_CASE(paths_resolve_like_the_mount) {
   Fixture f;
-  auto row = fs::resolve_path(*f.filesystem, kRow);
-  BOOST_TEST(f.filesystem->getattr(row).is_dir);
-  BOOST_TEST(fs::resolve_path(*f.filesystem, "/" + kRow + "/") == row);
-  BOOST_TEST(fs::resolve_path(*f.filesystem, "numaster//NGC4151/./exposure_a>=50000/hk/../60001111003") == row);
-  BOOST_TEST(fs::resolve_path(*f.filesystem, "") == fs::kRootInode);
-  BOOST_TEST(fs::resolve_path(*f.filesystem, "/") == fs::kRootInode);
+  auto row = fs::resolve_path(*f.filesystem, kRow, std::chrono::seconds(60));
+  BOOST_TEST(f.filesystem->getattr(row, {}).is_dir);
+  BOOST_TEST(fs::resolve_path(*f.filesystem, "/" + kRow + "/", std::chrono::seconds(60)) == row);
+  BOOST_TEST(fs::resolve_path(*f.filesystem, "numaster//NGC4151/./exposure_a>=50000/hk/../60001111003",
+                              std::chrono::seconds(60)) == row);
+  BOOST_TEST(fs::resolve_path(*f.filesystem, "", std::chrono::seconds(60)) == fs::kRootInode);
+  BOOST_TEST(fs::resolve_path(*f.filesystem, "/", std::chrono::seconds(60)) == fs::kRootInode);
   try {
-    fs::resolve_path(*f.filesystem, "numaster/NoSuchObject/60001111003");
+    fs::resolve_path(*f.filesystem, "numaster/NoSuchObject/60001111003", std::chrono::seconds(60));
     BOOST_FAIL("an unknown target resolved");
   } catch (const Error& error) {
     BOOST_TEST(error.errnum() == ENOENT);

@@ -56,13 +56,13 @@ struct Mount {
 
   std::uint64_t walk(const std::vector<std::string>& path) {
     std::uint64_t ino = fs::kRootInode;
-    for (const auto& name : path) ino = filesystem->lookup(ino, name).attributes.ino;
+    for (const auto& name : path) ino = filesystem->lookup(ino, name, {}).attributes.ino;
     return ino;
   }
 
   std::set<std::string> names(const std::vector<std::string>& path) {
     std::set<std::string> result;
-    for (const auto& entry : filesystem->readdir(walk(path))) result.insert(entry.name);
+    for (const auto& entry : filesystem->readdir(walk(path), {})) result.insert(entry.name);
     return result;
   }
 
@@ -78,7 +78,7 @@ struct Mount {
   }
 
   std::string read_all(const std::vector<std::string>& path, std::size_t chunk = 4096) {
-    auto opened = filesystem->open(walk(path), O_RDONLY);
+    auto opened = filesystem->open(walk(path), O_RDONLY, {});
     std::string content;
     for (;;) {
       auto bytes = read_bytes(opened.handle, content.size(), chunk);
@@ -109,7 +109,7 @@ BOOST_AUTO_TEST_CASE(target_lists_rows_within_default_radius_and_csv) {
                             "60201011002", "90801111001"}));
   // The table's listing shows the targets already looked up.
   BOOST_TEST((m.names({"numaster"}) == Names{"NGC4151"}));
-  BOOST_TEST(m.filesystem->getattr(m.walk({"numaster", "NGC4151"})).is_dir);
+  BOOST_TEST(m.filesystem->getattr(m.walk({"numaster", "NGC4151"}), {}).is_dir);
 }
 
 BOOST_AUTO_TEST_CASE(names_resolve_once_ignoring_case_and_spaces) {
@@ -181,7 +181,7 @@ BOOST_AUTO_TEST_CASE(results_csv_has_header_and_every_row) {
   BOOST_TEST(std::count(filtered.begin(), filtered.end(), '\n') == 4);
   BOOST_TEST(filtered.find("60001111003") != std::string::npos);
   BOOST_TEST(filtered.find("60001111002") == std::string::npos);
-  auto csv = m.filesystem->lookup(m.walk({"numaster", "NGC4151", "exposure_a>=50000"}), ".results.csv");
+  auto csv = m.filesystem->lookup(m.walk({"numaster", "NGC4151", "exposure_a>=50000"}), ".results.csv", {});
   BOOST_TEST(csv.attributes.size == filtered.size());
 }
 
@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(row_mirrors_its_datalink_directory_with_exact_sizes) {
   BOOST_TEST((m.names(event_cl) == Names{"nu60001111003A01_cl.evt"}));
   auto file = event_cl;
   file.push_back("nu60001111003A01_cl.evt");
-  auto attributes = m.filesystem->getattr(m.walk(file));
+  auto attributes = m.filesystem->getattr(m.walk(file), {});
   BOOST_TEST(!attributes.is_dir);
   BOOST_TEST(attributes.size == 700000u);
   BOOST_TEST(attributes.mtime == 1600000000);
@@ -208,8 +208,8 @@ BOOST_AUTO_TEST_CASE(row_mirrors_its_datalink_directory_with_exact_sizes) {
 BOOST_AUTO_TEST_CASE(proprietary_row_is_an_empty_directory) {
   Mount m;
   auto ino = m.walk({"numaster", "NGC4151", "90801111001"});
-  BOOST_TEST(m.filesystem->getattr(ino).is_dir);
-  BOOST_TEST(m.filesystem->readdir(ino).empty());
+  BOOST_TEST(m.filesystem->getattr(ino, {}).is_dir);
+  BOOST_TEST(m.filesystem->readdir(ino, {}).empty());
 }
 
 BOOST_AUTO_TEST_CASE(reads_are_exact_and_cached_across_remount) {
@@ -217,7 +217,8 @@ BOOST_AUTO_TEST_CASE(reads_are_exact_and_cached_across_remount) {
   std::vector<std::string> file = {"numaster", "NGC4151", "60001111005", "event_cl", "nu60001111005A01_cl.evt"};
   auto expected =
       m.heasarc.archive->read(m.heasarc.archive->stat("http://fake/FTP/nustar/data/obs/00/6//60001111005/event_cl/"
-                                                      "nu60001111005A01_cl.evt"),
+                                                      "nu60001111005A01_cl.evt",
+                                                      CallContext{}),
                               0, 1 << 30);
   int reads_before = m.heasarc.archive->read_calls;
   BOOST_TEST(m.read_all(file, 131072) == expected);
@@ -228,7 +229,7 @@ BOOST_AUTO_TEST_CASE(reads_are_exact_and_cached_across_remount) {
   m.remount();
   std::vector<std::string> other = {"numaster", "NGC4151", "60001111003", "event_cl", "nu60001111003A01_cl.evt"};
   auto bytes_before = m.heasarc.archive->bytes_read.load();
-  auto opened = m.filesystem->open(m.walk(other), O_RDONLY);
+  auto opened = m.filesystem->open(m.walk(other), O_RDONLY, {});
   BOOST_TEST(m.read_bytes(opened.handle, 0, 4096).size() == 4096u);
   m.filesystem->release(opened.handle);
   BOOST_TEST(m.heasarc.archive->bytes_read - bytes_before == cache::kBlockSize);
@@ -243,10 +244,10 @@ BOOST_AUTO_TEST_CASE(reads_are_exact_and_cached_across_remount) {
 BOOST_AUTO_TEST_CASE(writes_are_refused) {
   Mount m;
   auto ino = m.walk({"numaster", "NGC4151", "60001111003", "pipe.log"});
-  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_WRONLY); }) == EROFS);
-  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_RDWR); }) == EROFS);
-  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_RDONLY | O_TRUNC); }) == EROFS);
-  BOOST_TEST(errno_of([&] { m.filesystem->open(m.walk({"numaster"}), O_RDONLY); }) == EISDIR);
+  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_WRONLY, {}); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_RDWR, {}); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->open(ino, O_RDONLY | O_TRUNC, {}); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->open(m.walk({"numaster"}), O_RDONLY, {}); }) == EISDIR);
 }
 
 BOOST_AUTO_TEST_CASE(archive_failures_surface_as_their_errno_and_recover) {
@@ -263,13 +264,13 @@ BOOST_AUTO_TEST_CASE(archive_failures_surface_as_their_errno_and_recover) {
   std::vector<std::string> other = {"numaster", "NGC4151", "60001111007"};
   BOOST_TEST(m.names(other).count("pipe.log") == 1);  // listed even though its size failed
   other.push_back("pipe.log");
-  BOOST_TEST(errno_of([&] { m.walk(other); }) == ETIMEDOUT);  // the retry at lookup fails too
-  BOOST_TEST(m.filesystem->getattr(m.walk(other)).size > 0);  // and then succeeds
+  BOOST_TEST(errno_of([&] { m.walk(other); }) == ETIMEDOUT);      // the retry at lookup fails too
+  BOOST_TEST(m.filesystem->getattr(m.walk(other), {}).size > 0);  // and then succeeds
 
   // A read fault is retried (4 attempts); one that outlasts the retries is the read's EIO.
   m.failing->fail(test::on("read", "60001111007/event_cl"), {.errnum = EIO}, 4);
   std::vector<std::string> file = {"numaster", "NGC4151", "60001111007", "event_cl", "nu60001111007A01_cl.evt"};
-  auto opened = m.filesystem->open(m.walk(file), O_RDONLY);
+  auto opened = m.filesystem->open(m.walk(file), O_RDONLY, {});
   BOOST_TEST(errno_of([&] { m.read_bytes(opened.handle, 0, 4096); }) == EIO);
   BOOST_TEST(m.read_bytes(opened.handle, 0, 4096).size() == 4096u);
   m.filesystem->release(opened.handle);
@@ -278,7 +279,7 @@ BOOST_AUTO_TEST_CASE(archive_failures_surface_as_their_errno_and_recover) {
 BOOST_AUTO_TEST_CASE(changed_file_is_estale_not_wrong_bytes) {
   Mount m;
   std::vector<std::string> file = {"numaster", "NGC4151", "60001111002", "pipe.log"};
-  auto opened = m.filesystem->open(m.walk(file), O_RDONLY);
+  auto opened = m.filesystem->open(m.walk(file), O_RDONLY, {});
   m.heasarc.archive->replace_file("http://fake/FTP/nustar/data/obs/00/6//60001111002/pipe.log", "new content\n");
   BOOST_TEST(errno_of([&] { m.read_bytes(opened.handle, 0, 4096); }) == ESTALE);
   m.filesystem->release(opened.handle);
@@ -303,11 +304,11 @@ BOOST_AUTO_TEST_CASE(a_listing_whose_stat_failed_does_not_undo_what_lookup_learn
   file.push_back("pipe.log");
   auto ino = m.walk(file);
   const std::uint64_t size = std::string("pipeline log of 60001111003\n").size();
-  BOOST_TEST(m.filesystem->getattr(ino).size == size);
+  BOOST_TEST(m.filesystem->getattr(ino, {}).size == size);
   // `ls` again: the listing (cached, size unknown) must not replace the node the kernel holds.
   BOOST_TEST(m.names(row).count("pipe.log") == 1);
-  BOOST_TEST(m.filesystem->getattr(ino).size == size);
-  auto opened = m.filesystem->open(ino, O_RDONLY);  // the kernel's dentry still names `ino`
+  BOOST_TEST(m.filesystem->getattr(ino, {}).size == size);
+  auto opened = m.filesystem->open(ino, O_RDONLY, {});  // the kernel's dentry still names `ino`
   BOOST_TEST(m.read_bytes(opened.handle, 0, 4096) == "pipeline log of 60001111003\n");
   m.filesystem->release(opened.handle);
 }
@@ -316,7 +317,7 @@ BOOST_AUTO_TEST_CASE(results_csv_size_follows_a_refreshed_answer) {
   Mount m;
   m.remount(fs::RemoteTtls{.cone = std::chrono::seconds(0)});  // every call asks again
   auto ino = m.walk({"numaster", "NGC4151", ".results.csv"});
-  auto before = m.filesystem->getattr(ino).size;
+  auto before = m.filesystem->getattr(ino, {}).size;
   BOOST_TEST(before == m.read_all({"numaster", "NGC4151", ".results.csv"}).size());
   // The archive gains a row near NGC 4151: the next answer is longer.
   auto& table = m.heasarc.vo->tables["numaster"];
@@ -324,13 +325,13 @@ BOOST_AUTO_TEST_CASE(results_csv_size_follows_a_refreshed_answer) {
   row[3] = std::string("60001111099");
   table.rows.push_back(row);
   // The kernel holds the dentry (60 s): no lookup, just getattr and open of the inode.
-  auto size = m.filesystem->getattr(ino).size;
-  auto opened = m.filesystem->open(ino, O_RDONLY);
+  auto size = m.filesystem->getattr(ino, {}).size;
+  auto opened = m.filesystem->open(ino, O_RDONLY, {});
   auto content = m.read_bytes(opened.handle, 0, 1 << 20);
   m.filesystem->release(opened.handle);
   BOOST_TEST(content.size() > before);
   BOOST_TEST(size == content.size());  // stat agrees with what cat reads
-  BOOST_TEST(m.filesystem->stat(ino).attr_timeout <= 1.0);
+  BOOST_TEST(m.filesystem->stat(ino, {}).attr_timeout <= 1.0);
 }
 
 BOOST_AUTO_TEST_CASE(kernel_attribute_timeouts_match_the_readme) {
@@ -341,10 +342,10 @@ BOOST_AUTO_TEST_CASE(kernel_attribute_timeouts_match_the_readme) {
   auto target = m.walk({"numaster", "NGC4151"});
   // Archive entries: names and attributes for 1 h; query directories and rows: 60 s.
   for (auto ino : {file, dir}) {
-    BOOST_TEST(m.filesystem->stat(ino).attr_timeout == 3600.0);
-    BOOST_TEST(m.filesystem->stat(ino).attributes.ino == ino);
+    BOOST_TEST(m.filesystem->stat(ino, {}).attr_timeout == 3600.0);
+    BOOST_TEST(m.filesystem->stat(ino, {}).attributes.ino == ino);
   }
-  for (auto ino : {row, target}) BOOST_TEST(m.filesystem->stat(ino).attr_timeout == 60.0);
+  for (auto ino : {row, target}) BOOST_TEST(m.filesystem->stat(ino, {}).attr_timeout == 60.0);
 }
 
 BOOST_AUTO_TEST_CASE(a_name_not_listed_as_a_row_can_still_be_a_filter) {
@@ -362,7 +363,7 @@ BOOST_AUTO_TEST_CASE(a_name_not_listed_as_a_row_can_still_be_a_filter) {
   BOOST_TEST((m.names({"oddmaster", "NGC4151"}) == Names{".results.csv", ".results.vot", "exposure_a>1", "x"}));
   // Listed: the row wins (lookup agrees with readdir).
   auto row = m.walk({"oddmaster", "NGC4151", "exposure_a>1"});
-  BOOST_TEST(m.filesystem->readdir(row).empty());  // no directory product: an empty row
+  BOOST_TEST(m.filesystem->readdir(row, {}).empty());  // no directory product: an empty row
   // Under a filter that excludes that row, the name is not listed, so it is the filter.
   BOOST_TEST((m.names({"oddmaster", "NGC4151", "exposure_a>=1"}) == Names{".results.csv", ".results.vot", "x"}));
   BOOST_TEST((m.names({"oddmaster", "NGC4151", "exposure_a>=1", "exposure_a>1"}) ==
@@ -382,12 +383,12 @@ BOOST_AUTO_TEST_CASE(every_listed_name_looks_up_to_the_same_node_exactly_once) {
   std::size_t checked = 0;
   std::function<void(std::uint64_t, int)> visit = [&](std::uint64_t ino, int depth) {
     std::set<std::string> seen;
-    for (const auto& entry : m.filesystem->readdir(ino)) {
+    for (const auto& entry : m.filesystem->readdir(ino, {})) {
       BOOST_TEST(seen.insert(entry.name).second, "listed twice: " << entry.name);
-      auto looked_up = m.filesystem->lookup(ino, entry.name);
+      auto looked_up = m.filesystem->lookup(ino, entry.name, {});
       BOOST_TEST(looked_up.attributes.ino == entry.ino, entry.name);
       BOOST_TEST(looked_up.attributes.is_dir == entry.is_dir, entry.name);
-      auto attributes = m.filesystem->getattr(entry.ino);
+      auto attributes = m.filesystem->getattr(entry.ino, {});
       BOOST_TEST(attributes.size == looked_up.attributes.size, entry.name);
       BOOST_TEST(attributes.mtime == looked_up.attributes.mtime, entry.name);
       ++checked;
@@ -397,7 +398,7 @@ BOOST_AUTO_TEST_CASE(every_listed_name_looks_up_to_the_same_node_exactly_once) {
   visit(fs::kRootInode, 0);
   BOOST_TEST(checked > 40u);
   int count = 0;
-  for (const auto& entry : m.filesystem->readdir(fs::kRootInode)) count += entry.name == "numaster";
+  for (const auto& entry : m.filesystem->readdir(fs::kRootInode, {})) count += entry.name == "numaster";
   BOOST_TEST(count == 1);
 }
 
@@ -497,7 +498,7 @@ BOOST_AUTO_TEST_CASE(a_failed_refresh_serves_the_last_good_answer) {
   BOOST_TEST((m.names({}) == Names{"chanmaster", "numaster"}));
   BOOST_TEST(m.names(row) == listing);
   BOOST_TEST(m.read_all({"numaster", "NGC4151", ".results.csv"}) == csv);
-  BOOST_TEST(m.filesystem->getattr(m.walk({"numaster", "NGC4151", ".results.csv"})).size == csv.size());
+  BOOST_TEST(m.filesystem->getattr(m.walk({"numaster", "NGC4151", ".results.csv"}), {}).size == csv.size());
   // Nothing to fall back on: the error itself.
   BOOST_TEST(errno_of([&] { m.names({"numaster", "M 31"}); }) == ETIMEDOUT);
   BOOST_TEST(errno_of([&] { m.names({"numaster", "NGC4151@2deg"}); }) == ETIMEDOUT);
@@ -521,7 +522,7 @@ BOOST_AUTO_TEST_CASE(listing_a_row_fetches_its_subdirectory_listings_ahead) {
     for (const auto& name : m.names(path)) {
       auto file = path;
       file.push_back(name);
-      BOOST_TEST(m.filesystem->getattr(m.walk(file)).size > 0u);
+      BOOST_TEST(m.filesystem->getattr(m.walk(file), {}).size > 0u);
     }
   }
   BOOST_TEST(m.heasarc.archive->list_calls == lists);
@@ -539,7 +540,7 @@ BOOST_AUTO_TEST_CASE(opening_a_file_fetches_the_next_small_files_of_its_director
   auto first = hk;
   first.push_back("b1.hk");
   const int reads = m.heasarc.archive->read_calls;
-  auto opened = m.filesystem->open(m.walk(first), O_RDONLY);
+  auto opened = m.filesystem->open(m.walk(first), O_RDONLY, {});
   m.engine->wait_idle();
   // Opening b1 (no read of it yet) fetched the next four small files, whole, one request each.
   BOOST_TEST(m.heasarc.archive->read_calls == reads + 4);
@@ -558,16 +559,16 @@ BOOST_AUTO_TEST_CASE(forgotten_nodes_go_and_a_table_lists_a_bounded_number_of_ta
   // 10^5 distinct coordinates, each looked up once and forgotten by the kernel.
   for (int i = 0; i < 100000; ++i) {
     auto name = std::to_string(10 + (i % 300) * 0.5) + "," + std::to_string(-60 + (i / 300) * 0.01);
-    auto entry = m.filesystem->lookup(table, name);
+    auto entry = m.filesystem->lookup(table, name, {});
     m.filesystem->forget(entry.attributes.ino, 1);
   }
   BOOST_TEST(m.filesystem->node_count() == baseline);
   // Still referenced by the kernel: kept. The table lists only the most recent targets.
   std::vector<std::uint64_t> held;
   auto held_name = [](int i) { return std::to_string(i / 5) + "." + std::to_string(i % 5 * 2) + ",1"; };
-  for (int i = 0; i < 1500; ++i) held.push_back(m.filesystem->lookup(table, held_name(i)).attributes.ino);
+  for (int i = 0; i < 1500; ++i) held.push_back(m.filesystem->lookup(table, held_name(i), {}).attributes.ino);
   BOOST_TEST(m.filesystem->node_count() == baseline + 1500);
-  auto listed = m.filesystem->readdir(table);
+  auto listed = m.filesystem->readdir(table, {});
   BOOST_TEST(listed.size() <= fs::kMaxListedTargets);
   BOOST_TEST(listed.back().name == held_name(1499));
   for (auto ino : held) m.filesystem->forget(ino, 1);
@@ -623,7 +624,7 @@ BOOST_AUTO_TEST_CASE(a_listing_looks_up_a_bounded_number_of_sizes_the_rest_lazil
   // A file beyond the cap: its size comes with its own lookup, one HEAD.
   std::size_t unsized = 0;
   for (std::size_t i = 0; i < extra; ++i) {
-    auto entry = m.filesystem->lookup(m.walk(hk), "f" + std::to_string(i) + ".fits");
+    auto entry = m.filesystem->lookup(m.walk(hk), "f" + std::to_string(i) + ".fits", CallContext{});
     BOOST_TEST(entry.attributes.size == 4u);
   }
   unsized = static_cast<std::size_t>(m.heasarc.archive->stat_calls - before) - fs::kMaxSizesPerListing;

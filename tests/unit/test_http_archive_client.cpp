@@ -52,7 +52,7 @@ std::string error_text(auto call) { return test::error_of(call).message; }
 BOOST_AUTO_TEST_CASE(stat_uses_head_with_identity_encoding) {
   Archive archive;
   archive.server.add("/FTP/a/nu.evt.gz", {.body = pattern(12345), .etag = "\"3039-5b3\"", .last_modified = kDate});
-  auto info = archive.client->stat(archive.server.url("/FTP/a/nu.evt.gz"));
+  auto info = archive.client->stat(archive.server.url("/FTP/a/nu.evt.gz"), CallContext{});
   BOOST_TEST(info.size == 12345u);
   BOOST_TEST(info.mtime == kEpoch);
   BOOST_TEST(info.etag == "\"3039-5b3\"");
@@ -76,14 +76,14 @@ BOOST_AUTO_TEST_CASE(stat_falls_back_to_a_one_byte_range) {
   // HEAD refused and an empty object: the range answer is 416 "bytes */0".
   archive.server.add("/empty", {.body = "", .head_allowed = false});
 
-  auto info = archive.client->stat(archive.server.url("/refused"));
+  auto info = archive.client->stat(archive.server.url("/refused"), CallContext{});
   BOOST_TEST(info.size == 777u);
   BOOST_TEST(info.etag == "\"r\"");
-  info = archive.client->stat(archive.server.url("/encoded"));
+  info = archive.client->stat(archive.server.url("/encoded"), CallContext{});
   BOOST_TEST(info.size == 888u);
   BOOST_TEST(info.mtime == kEpoch);
-  BOOST_TEST(archive.client->stat(archive.server.url("/nolength")).size == 999u);
-  BOOST_TEST(archive.client->stat(archive.server.url("/empty")).size == 0u);
+  BOOST_TEST(archive.client->stat(archive.server.url("/nolength"), CallContext{}).size == 999u);
+  BOOST_TEST(archive.client->stat(archive.server.url("/empty"), CallContext{}).size == 0u);
 
   auto log = archive.server.requests();
   BOOST_REQUIRE(log.size() == 8u);
@@ -101,13 +101,13 @@ BOOST_AUTO_TEST_CASE(stat_falls_back_to_a_one_byte_range) {
 
 BOOST_AUTO_TEST_CASE(missing_objects_are_enoent) {
   Archive archive;
-  BOOST_TEST(errno_of([&] { archive.client->stat(archive.server.url("/FTP/none")); }) == ENOENT);
-  BOOST_TEST(errno_of([&] { archive.client->list(archive.server.url("/FTP/none/")); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { archive.client->stat(archive.server.url("/FTP/none"), CallContext{}); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { archive.client->list(archive.server.url("/FTP/none/"), CallContext{}); }) == ENOENT);
   vo::ObjectInfo gone{archive.server.url("/FTP/gone"), 100, 0, "\"x\""};
   BOOST_TEST(errno_of([&] { archive.client->read(gone, 0, 10); }) == ENOENT);
   BOOST_TEST(archive.server.request_count() == 3u);  // 404 is never retried
   archive.server.add("/forbidden", {.status = 403});
-  BOOST_TEST(errno_of([&] { archive.client->stat(archive.server.url("/forbidden")); }) == EIO);
+  BOOST_TEST(errno_of([&] { archive.client->stat(archive.server.url("/forbidden"), CallContext{}); }) == EIO);
 }
 
 BOOST_AUTO_TEST_CASE(stat_many_keeps_order_and_bounds_requests_in_flight) {
@@ -155,7 +155,7 @@ BOOST_AUTO_TEST_CASE(read_returns_exactly_the_bytes_asked) {
   Archive archive;
   std::string data = pattern(100000);
   archive.server.add("/FTP/d/file.fits", {.body = data, .etag = "\"v1\"", .last_modified = kDate});
-  auto info = archive.client->stat(archive.server.url("/FTP/d/file.fits"));
+  auto info = archive.client->stat(archive.server.url("/FTP/d/file.fits"), CallContext{});
   BOOST_TEST(archive.client->read(info, 0, 2880) == data.substr(0, 2880));
   BOOST_TEST(archive.client->read(info, 50000, 1) == data.substr(50000, 1));
   BOOST_TEST(archive.client->read(info, 99000, 5000) == data.substr(99000));  // clipped at the size
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(read_of_a_server_that_ignores_range_is_eio) {
   Archive archive;
   std::string data = pattern(5000);
   archive.server.add("/FTP/ignore", {.body = data, .etag = "\"i\""});
-  auto info = archive.client->stat(archive.server.url("/FTP/ignore"));
+  auto info = archive.client->stat(archive.server.url("/FTP/ignore"), CallContext{});
   archive.server.set_faults("/FTP/ignore", {.ignore_range = true});
   std::string message = error_text([&] { archive.client->read(info, 100, 200); });
   BOOST_TEST(message.find("ignored the Range") != std::string::npos, message);
@@ -212,13 +212,13 @@ BOOST_AUTO_TEST_CASE(a_changed_validator_is_estale) {
   Archive archive;
   std::string path = "/FTP/c/file";
   archive.server.add(path, {.body = pattern(4000), .etag = "\"v1\"", .last_modified = kDate});
-  auto info = archive.client->stat(archive.server.url(path));
+  auto info = archive.client->stat(archive.server.url(path), CallContext{});
   archive.server.add(path, {.body = pattern(4000, 5), .etag = "\"v2\"", .last_modified = kDate});
   BOOST_TEST(errno_of([&] { archive.client->read(info, 0, 100); }) == ESTALE);
 
   // Without ETags the Last-Modified date is the validator.
   archive.server.add(path, {.body = pattern(4000), .last_modified = kDate});
-  info = archive.client->stat(archive.server.url(path));
+  info = archive.client->stat(archive.server.url(path), CallContext{});
   BOOST_TEST(info.validator() == "lm:" + std::to_string(kEpoch));
   BOOST_TEST(archive.client->read(info, 0, 100) == pattern(4000).substr(0, 100));
   archive.server.add(path, {.body = pattern(4000), .last_modified = "Sat, 07 Nov 2020 20:20:00 GMT"});
@@ -236,7 +236,7 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_within_the_bound) {
   Archive archive;
   std::string data = pattern(3000);
   archive.server.add("/FTP/r", {.body = data, .etag = "\"r\""});
-  auto info = archive.client->stat(archive.server.url("/FTP/r"));
+  auto info = archive.client->stat(archive.server.url("/FTP/r"), CallContext{});
 
   archive.server.clear_log();
   archive.server.set_faults("/FTP/r", {.fail_next = 2, .retry_after = "0"});
@@ -256,7 +256,7 @@ BOOST_AUTO_TEST_CASE(transient_failures_are_retried_within_the_bound) {
 
   archive.server.clear_log();
   archive.server.set_faults("/FTP/r", {.fail_next = 1, .fail_status = 500});
-  BOOST_TEST(archive.client->stat(archive.server.url("/FTP/r")).size == 3000u);
+  BOOST_TEST(archive.client->stat(archive.server.url("/FTP/r"), CallContext{}).size == 3000u);
   BOOST_TEST(archive.server.request_count() == 2u);
 }
 
@@ -270,7 +270,7 @@ BOOST_AUTO_TEST_CASE(list_reads_a_real_autoindex_page) {
                      {.status = 301, .headers = {{"Location", archive.server.url(dir)}}});
 
   for (const std::string& asked : {dir, std::string("/FTP/nustar/data/obs/00/8/80002092008")}) {
-    auto entries = archive.client->list(archive.server.url(asked));
+    auto entries = archive.client->list(archive.server.url(asked), CallContext{});
     BOOST_REQUIRE(entries.size() == 6u);
     std::vector<std::string> names;
     for (const auto& entry : entries) names.push_back(entry.name + (entry.is_dir ? "/" : ""));
@@ -283,7 +283,7 @@ BOOST_AUTO_TEST_CASE(list_reads_a_real_autoindex_page) {
     }
   }
   archive.server.add("/FTP/notalisting/", {.body = "<html><body>hello</body></html>", .content_type = "text/html"});
-  BOOST_TEST(errno_of([&] { archive.client->list(archive.server.url("/FTP/notalisting/")); }) == EPROTO);
+  BOOST_TEST(errno_of([&] { archive.client->list(archive.server.url("/FTP/notalisting/"), CallContext{}); }) == EPROTO);
 }
 
 BOOST_AUTO_TEST_CASE(validator_prefers_etag_then_mtime_then_size) {
@@ -296,7 +296,7 @@ BOOST_AUTO_TEST_CASE(head_forbidden_falls_back_to_a_one_byte_range) {
   // CDNs and signed URLs answer HEAD 403 where GET works.
   Archive archive;
   archive.server.add("/FTP/cdn/f.fits", {.body = pattern(4321), .etag = "\"c\"", .head_status = 403});
-  auto info = archive.client->stat(archive.server.url("/FTP/cdn/f.fits"));
+  auto info = archive.client->stat(archive.server.url("/FTP/cdn/f.fits"), CallContext{});
   BOOST_TEST(info.size == 4321u);
   BOOST_TEST(info.etag == "\"c\"");
   auto log = archive.server.requests();
@@ -318,7 +318,7 @@ BOOST_AUTO_TEST_CASE(whole_file_answers_to_range_requests_are_not_downloaded) {
   server.add("/FTP/big.evt.gz", {.body = data, .etag = "\"b\"", .last_modified = kDate, .head_allowed = false});
   server.set_faults("/FTP/big.evt.gz", {.ignore_range = true});
   vo::ObjectInfo info;
-  BOOST_TEST(errno_of([&] { info = client->stat(server.url("/FTP/big.evt.gz")); }) == 0);
+  BOOST_TEST(errno_of([&] { info = client->stat(server.url("/FTP/big.evt.gz"), CallContext{}); }) == 0);
   BOOST_TEST(info.size == data.size());
   BOOST_TEST(info.etag == "\"b\"");
   BOOST_TEST(info.mtime == kEpoch);
@@ -337,10 +337,10 @@ BOOST_AUTO_TEST_CASE(size_probe_of_a_whole_answer_without_length) {
     return test::FakeTransport::ok(pattern(request.url == "http://a/small" ? 300 : 5 << 20));
   });
   auto client = vo::make_http_archive_client(fake, fast_retries());
-  BOOST_TEST(client->stat("http://a/small").size == 300u);
-  std::string message = error_text([&] { client->stat("http://a/large"); });
+  BOOST_TEST(client->stat("http://a/small", CallContext{}).size == 300u);
+  std::string message = error_text([&] { client->stat("http://a/large", CallContext{}); });
   BOOST_TEST(message.find("ignored the Range") != std::string::npos, message);
-  BOOST_TEST(errno_of([&] { client->stat("http://a/large"); }) == EIO);
+  BOOST_TEST(errno_of([&] { client->stat("http://a/large", CallContext{}); }) == EIO);
   for (const auto& request : fake->requests()) {
     if (request.range) BOOST_TEST((request.body_limit > 0 && request.body_limit <= 65536u));
   }
@@ -375,9 +375,9 @@ BOOST_AUTO_TEST_CASE(size_probe_needs_a_content_range_total) {
   });
   auto client = vo::make_http_archive_client(fake, fast_retries());
   content_range = "bytes 0-0/2880";
-  BOOST_TEST(client->stat("http://a/f").size == 2880u);
+  BOOST_TEST(client->stat("http://a/f", CallContext{}).size == 2880u);
   for (const char* bad : {"bytes 0-0/*", "", "bytes 0-0", "bytes 0-0/x", "bytes 5-0/10"}) {
     content_range = bad;
-    BOOST_TEST(errno_of([&] { client->stat("http://a/f"); }) == EIO, "Content-Range '" << bad << "'");
+    BOOST_TEST(errno_of([&] { client->stat("http://a/f", CallContext{}); }) == EIO, "Content-Range '" << bad << "'");
   }
 }

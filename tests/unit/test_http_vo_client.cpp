@@ -147,7 +147,7 @@ BOOST_AUTO_TEST_CASE(cone_tables_posts_the_regtap_query) {
   client.transport->add_post(kRegistrySync, body,
                              FakeTransport::ok(regtap_answer({numaster_row(), chanmaster, elsewhere})));
 
-  auto tables = client.vo->cone_tables();
+  auto tables = client.vo->cone_tables(CallContext{});
   BOOST_REQUIRE(tables.size() == 2u);
   BOOST_TEST(tables[0].name == "chanmaster");
   BOOST_TEST(tables[1].name == "numaster");
@@ -166,7 +166,7 @@ BOOST_AUTO_TEST_CASE(cone_tables_posts_the_regtap_query) {
 BOOST_AUTO_TEST_CASE(cone_tables_reads_the_real_binary_registry_answer) {
   Client client;
   client.transport->add(kRegistrySync, FakeTransport::ok(read_sample("pyvo_registry_tests_data_regtap.xml")));
-  auto tables = client.vo->cone_tables();
+  auto tables = client.vo->cone_tables(CallContext{});
   std::vector<std::string> names;
   for (const auto& table : tables) names.push_back(table.name);
   BOOST_TEST((names == std::vector<std::string>{"atnfpulsar", "fermil2psr", "pmpulsar", "pulsar"}));
@@ -177,7 +177,7 @@ BOOST_AUTO_TEST_CASE(cone_table_asks_for_one_lower_cased_ivoid) {
   Client client;
   std::string body = vo::tap_sync_form(vo::regtap_cone_table_query("ivo://nasa.heasarc/numaster"));
   client.transport->add_post(kRegistrySync, body, FakeTransport::ok(regtap_answer({numaster_row()})));
-  auto table = client.vo->cone_table("NuMaster");
+  auto table = client.vo->cone_table("NuMaster", CallContext{});
   BOOST_TEST(table.name == "numaster");
   BOOST_TEST(table.ivoid == "ivo://nasa.heasarc/numaster");
   BOOST_TEST(table.cone_url == kNumasterCone);
@@ -188,25 +188,25 @@ BOOST_AUTO_TEST_CASE(cone_table_asks_for_one_lower_cased_ivoid) {
 BOOST_AUTO_TEST_CASE(unknown_tables_are_enoent) {
   Client client;
   client.transport->add(kRegistrySync, FakeTransport::ok(regtap_answer({})));
-  auto error = error_of([&] { client.vo->cone_table("nosuchtable"); });
+  auto error = error_of([&] { client.vo->cone_table("nosuchtable", CallContext{}); });
   BOOST_TEST(error.errnum == ENOENT);
   BOOST_TEST(error.message.find("ivo://nasa.heasarc/nosuchtable") != std::string::npos, error.message);
   std::size_t sent = client.transport->request_count();
-  BOOST_TEST(error_of([&] { client.vo->cone_table("x' OR '1'='1"); }).errnum == ENOENT);
-  BOOST_TEST(error_of([&] { client.vo->cone_table(""); }).errnum == ENOENT);
+  BOOST_TEST(error_of([&] { client.vo->cone_table("x' OR '1'='1", CallContext{}); }).errnum == ENOENT);
+  BOOST_TEST(error_of([&] { client.vo->cone_table("", CallContext{}); }).errnum == ENOENT);
   BOOST_TEST(client.transport->request_count() == sent);  // not even asked
 }
 
 BOOST_AUTO_TEST_CASE(registry_errors) {
   Client client;
   client.transport->add(kRegistrySync, FakeTransport::ok(regtap_answer({}, "ERROR")));
-  auto error = error_of([&] { client.vo->cone_tables(); });
+  auto error = error_of([&] { client.vo->cone_tables(CallContext{}); });
   BOOST_TEST(error.errnum == EIO);
   BOOST_TEST(error.message.find(kRegistrySync) != std::string::npos, error.message);
   client.transport->add(kRegistrySync, FakeTransport::ok("<html>maintenance</html>"));
-  BOOST_TEST(error_of([&] { client.vo->cone_tables(); }).errnum == EPROTO);
+  BOOST_TEST(error_of([&] { client.vo->cone_tables(CallContext{}); }).errnum == EPROTO);
   client.transport->add(kRegistrySync, FakeTransport::response(400, "bad query"));
-  error = error_of([&] { client.vo->cone_tables(); });
+  error = error_of([&] { client.vo->cone_tables(CallContext{}); });
   BOOST_TEST(error.errnum == EIO);
   BOOST_TEST(error.message.find("HTTP 400") != std::string::npos, error.message);
 }
@@ -217,7 +217,7 @@ BOOST_AUTO_TEST_CASE(resolve_reads_the_sesame_j_line) {
   std::string url = vo::sesame_url(endpoints.resolver, "NGC 3642");
   BOOST_TEST(url == "https://cds.unistra.fr/cgi-bin/nph-sesame/SNV?NGC%203642");
   client.transport->add(url, FakeTransport::ok(read_sample("sesame_ngc3642_all_from_astropy_tests.txt")));
-  auto position = client.vo->resolve("NGC 3642");
+  auto position = client.vo->resolve("NGC 3642", CallContext{});
   BOOST_TEST(position.ra_deg == 170.57458768232, boost::test_tools::tolerance(1e-12));
   BOOST_TEST(position.dec_deg == 59.07452101151, boost::test_tools::tolerance(1e-12));
   BOOST_TEST(client.transport->request_urls() == std::vector<std::string>{url});
@@ -228,7 +228,7 @@ BOOST_AUTO_TEST_CASE(unresolved_names_are_enoent) {
   std::string url = vo::sesame_url(vo::VoEndpoints{}.resolver, "no such object");
   client.transport->add(url,
                         FakeTransport::ok("# no such object    #Q1\n#! *** Nothing found *** \n\n#====Done====\n"));
-  auto error = error_of([&] { client.vo->resolve("no such object"); });
+  auto error = error_of([&] { client.vo->resolve("no such object", CallContext{}); });
   BOOST_TEST(error.errnum == ENOENT);
   BOOST_TEST(error.message == "Sesame has no position for 'no such object'");
 
@@ -236,13 +236,13 @@ BOOST_AUTO_TEST_CASE(unresolved_names_are_enoent) {
   // filesystem keeps as "unknown name" for minutes), but a protocol error.
   for (const char* body : {"", "<html><body><h1>Service Unavailable</h1></body></html>\n"}) {
     client.transport->add(url, FakeTransport::ok(body));
-    error = error_of([&] { client.vo->resolve("no such object"); });
+    error = error_of([&] { client.vo->resolve("no such object", CallContext{}); });
     BOOST_TEST(error.errnum == EPROTO, error.message);
     BOOST_TEST(error.message.find(url) != std::string::npos, error.message);
   }
   // Nor is a 404: that is a resolver= URL pointing at no Sesame at all.
   client.transport->add(url, FakeTransport::response(404, "<html>Not Found</html>"));
-  error = error_of([&] { client.vo->resolve("no such object"); });
+  error = error_of([&] { client.vo->resolve("no such object", CallContext{}); });
   BOOST_TEST(error.errnum == EIO, error.message);
   BOOST_TEST(error.message.find("resolver=") != std::string::npos, error.message);
 }
@@ -253,7 +253,7 @@ BOOST_AUTO_TEST_CASE(cone_search_sends_pyvos_url_and_parses_the_answer) {
       "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=numaster&&RA=182.63573325&"
       "DEC=39.40585097&SR=1.0&VERB=2";
   client.transport->add(url, FakeTransport::ok(numaster_cone_answer()));
-  auto result = client.vo->cone_search(numaster(), kNgc4151, 1.0);
+  auto result = client.vo->cone_search(numaster(), kNgc4151, 1.0, CallContext{});
   BOOST_TEST(client.transport->request_urls() == std::vector<std::string>{url});
   BOOST_TEST(result.table.rows.size() == 3u);
   BOOST_REQUIRE(result.datalink.has_value());
@@ -261,7 +261,7 @@ BOOST_AUTO_TEST_CASE(cone_search_sends_pyvos_url_and_parses_the_answer) {
 
   std::string datalink_url = "https://heasarc.gsfc.nasa.gov/xamin/vo/datalink/numaster?ID=60001111005";
   client.transport->add(datalink_url, FakeTransport::ok(numaster_datalink_answer("60001111005")));
-  auto links = client.vo->datalinks(result, 2);
+  auto links = client.vo->datalinks(result, 2, CallContext{});
   BOOST_TEST(client.transport->request_urls().back() == datalink_url);
   BOOST_REQUIRE(links.size() == 3u);
   auto directory = vo::find_directory_link(links);
@@ -276,20 +276,20 @@ BOOST_AUTO_TEST_CASE(datalinks_of_the_real_xamin_answer) {
                               "https://heasarc.gsfc.nasa.gov/xamin/vo/cone?showoffsets&table=chanmaster&"};
   std::string cone_url = vo::cone_search_url(chanmaster.cone_url, {182.63, 39.4}, 0.35);
   client.transport->add(cone_url, FakeTransport::ok(read_sample("heasarc_xamin_chanmaster_ngc4151_with_datalink.xml")));
-  auto result = client.vo->cone_search(chanmaster, {182.63, 39.4}, 0.35);
+  auto result = client.vo->cone_search(chanmaster, {182.63, 39.4}, 0.35, CallContext{});
   BOOST_TEST(result.table.rows.size() == 2u);
   auto datalink_url = vo::datalink_url_for_row(result, 0);
   BOOST_REQUIRE(datalink_url.has_value());
   BOOST_TEST(datalink_url->starts_with("https://heasarc.gsfc.nasa.gov/xamin_aws/vo/datalink/chanmaster?"));
   BOOST_TEST(datalink_url->find("ID=18423%3Achandra.obs.img") != std::string::npos, *datalink_url);
   client.transport->add(*datalink_url, FakeTransport::ok(read_sample("pyvo_dal_tests_data_datalink.xml")));
-  auto links = client.vo->datalinks(result, 0);
+  auto links = client.vo->datalinks(result, 0, CallContext{});
   BOOST_TEST(!links.empty());
   BOOST_TEST(client.transport->request_urls().back() == *datalink_url);
 
   result.datalink.reset();  // a result without a DataLink service: no request, no links
   auto sent = client.transport->request_count();
-  BOOST_TEST(client.vo->datalinks(result, 0).empty());
+  BOOST_TEST(client.vo->datalinks(result, 0, CallContext{}).empty());
   BOOST_TEST(client.transport->request_count() == sent);
 }
 
@@ -297,29 +297,29 @@ BOOST_AUTO_TEST_CASE(cone_search_errors) {
   Client client;
   std::string url = vo::cone_search_url(kNumasterCone, kNgc4151, 1.0);
   client.transport->add(url, FakeTransport::ok(kQueryError));
-  auto error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
+  auto error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0, CallContext{}); });
   BOOST_TEST(error.errnum == EIO);
   BOOST_TEST(error.message.find("nosuchtable") != std::string::npos, error.message);
   BOOST_TEST(error.message.find(url) != std::string::npos, error.message);
 
   client.transport->add(url, FakeTransport::ok("not xml at all"));
-  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); }).errnum == EPROTO);
+  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0, CallContext{}); }).errnum == EPROTO);
 
   // A 404 is a wrong service URL, not an unknown name (those are answered in-band).
   client.transport->add(url, FakeTransport::response(404, "gone"));
-  error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
+  error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0, CallContext{}); });
   BOOST_TEST(error.errnum == EIO);
   BOOST_TEST(error.message.find("no such service") != std::string::npos, error.message);
 
   client.transport->clear_requests();
   client.transport->add(url, FakeTransport::response(503, "busy", {{"Retry-After", "0"}}));
-  error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); });
+  error = error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0, CallContext{}); });
   BOOST_TEST(error.errnum == EIO);
   BOOST_TEST(error.message == "HTTP 503 from " + url);
   BOOST_TEST(client.transport->request_count() == 4u);  // 1 + 3 retries
 
   client.transport->clear_requests();
   client.transport->add(url, FakeTransport::response(403, "no"));
-  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0); }).errnum == EIO);
+  BOOST_TEST(error_of([&] { client.vo->cone_search(numaster(), kNgc4151, 1.0, CallContext{}); }).errnum == EIO);
   BOOST_TEST(client.transport->request_count() == 1u);  // 4xx never retried
 }

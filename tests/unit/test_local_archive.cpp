@@ -76,7 +76,7 @@ BOOST_AUTO_TEST_CASE(lists_a_datalink_directory_from_the_local_tree) {
   // Neither a dangling symbolic link nor a FIFO is an archive entry.
   std::filesystem::create_symlink("/nonexistent/file", archive.obs / "dangling");
   BOOST_REQUIRE(::mkfifo((archive.obs / "fifo").c_str(), 0600) == 0);
-  auto entries = archive.client->list(kDir);  // the DataLink "//" maps to the one directory
+  auto entries = archive.client->list(kDir, CallContext{});  // the DataLink "//" maps to the one directory
   BOOST_TEST_REQUIRE(entries.size() == 4u);
   BOOST_TEST(entries[0].name == "a b&c.txt");
   BOOST_TEST(entries[0].url == std::string(kDir) + "a%20b%26c.txt");
@@ -86,10 +86,10 @@ BOOST_AUTO_TEST_CASE(lists_a_datalink_directory_from_the_local_tree) {
   BOOST_TEST(entries[2].name == "empty");
   BOOST_TEST(entries[3].name == "pipe.log");
   BOOST_TEST(*entries[3].mtime == 1600000100);
-  auto auxil = archive.client->list(entries[1].url);
+  auto auxil = archive.client->list(entries[1].url, CallContext{});
   BOOST_TEST_REQUIRE(auxil.size() == 1u);
   BOOST_TEST(*auxil[0].approx_size == 5000u);
-  BOOST_TEST(archive.client->list(entries[2].url).empty());
+  BOOST_TEST(archive.client->list(entries[2].url, CallContext{}).empty());
   BOOST_TEST(archive.http->list_calls == 0);
 }
 
@@ -111,7 +111,7 @@ BOOST_AUTO_TEST_CASE(sizes_and_mtimes_by_stat_with_size_and_mtime_as_validator) 
 
 BOOST_AUTO_TEST_CASE(local_reader_replies_with_the_file_itself_and_checks_the_validator) {
   LocalArchive archive;
-  auto info = archive.client->stat(std::string(kDir) + "auxil/nu60001111003_att.fits.gz");
+  auto info = archive.client->stat(std::string(kDir) + "auxil/nu60001111003_att.fits.gz", CallContext{});
   auto fetcher = cache::make_local_first_fetcher(std::make_unique<RecordingFetcher>());
   auto reader = fetcher->open(info);
   auto reply = reader->read(4990, 4096, CallContext{});
@@ -151,10 +151,10 @@ BOOST_AUTO_TEST_CASE(what_the_local_tree_lacks_comes_over_http) {
   const std::string other = "http://127.0.0.1:9/FTP/nustar/data/obs/00/6/60001111005/";
   archive.http->add_file(other + "pipe.log", "remote log");
   archive.http->add_file(other + "hk/x.hk", "hk");
-  auto entries = archive.client->list(other);  // the whole observation is missing locally
+  auto entries = archive.client->list(other, CallContext{});  // the whole observation is missing locally
   BOOST_TEST(archive.http->list_calls == 1);
   BOOST_TEST_REQUIRE(entries.size() == 2u);
-  BOOST_TEST(archive.client->list(other + "hk/").size() == 1u);
+  BOOST_TEST(archive.client->list(other + "hk/", CallContext{}).size() == 1u);
   BOOST_TEST(archive.http->list_calls == 2);
   auto stats = archive.client->stat_many({other + "pipe.log", std::string(kDir) + "pipe.log"}, 4, CallContext{});
   BOOST_TEST_REQUIRE(stats[0].info.has_value());
@@ -165,10 +165,10 @@ BOOST_AUTO_TEST_CASE(what_the_local_tree_lacks_comes_over_http) {
 
   // A file missing from a directory that is there: its own lookup falls back too.
   archive.http->add_file(std::string(kDir) + "late.txt", "late");
-  BOOST_TEST(archive.client->stat(std::string(kDir) + "late.txt").size == 4u);
-  BOOST_TEST(errno_of([&] { archive.client->stat(std::string(kDir) + "never.txt"); }) == ENOENT);
-  BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/elsewhere/"); }) == EINVAL);
-  BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/FTP/nustar/../../etc/"); }) == EINVAL);
-  BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/FTP/nustar/%2e%2e/%2E%2E/etc/"); }) == EINVAL);
-  BOOST_TEST(errno_of([&] { archive.client->stat("http://127.0.0.1:9/FTP/a%2f..%2f..%2fetc/passwd"); }) == EINVAL);
+  BOOST_TEST(archive.client->stat(std::string(kDir) + "late.txt", CallContext{}).size == 4u);
+  BOOST_TEST(errno_of([&] { archive.client->stat(std::string(kDir) + "never.txt", CallContext{}); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/elsewhere/", CallContext{}); }) == EINVAL);
+  BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/FTP/nustar/../../etc/", CallContext{}); }) == EINVAL);
+  BOOST_TEST(errno_of([&] { archive.client->list("http://127.0.0.1:9/FTP/nustar/%2e%2e/%2E%2E/etc/", CallContext{}); }) == EINVAL);
+  BOOST_TEST(errno_of([&] { archive.client->stat("http://127.0.0.1:9/FTP/a%2f..%2f..%2fetc/passwd", CallContext{}); }) == EINVAL);
 }

@@ -43,18 +43,18 @@ struct Mount {
 
   std::uint64_t walk(const std::vector<std::string>& path) {
     std::uint64_t ino = fs::kRootInode;
-    for (const auto& name : path) ino = filesystem->lookup(ino, name).attributes.ino;
+    for (const auto& name : path) ino = filesystem->lookup(ino, name, CallContext{}).attributes.ino;
     return ino;
   }
 
   std::set<std::string> names(std::uint64_t ino) {
     std::set<std::string> result;
-    for (const auto& entry : filesystem->readdir(ino)) result.insert(entry.name);
+    for (const auto& entry : filesystem->readdir(ino, CallContext{})) result.insert(entry.name);
     return result;
   }
 
   std::string read_all(std::uint64_t ino) {
-    auto opened = filesystem->open(ino, O_RDONLY);
+    auto opened = filesystem->open(ino, O_RDONLY, CallContext{});
     std::string content;
     for (;;) {
       auto reply = filesystem->read(opened.handle, content.size(), 1 << 16, CallContext{});
@@ -97,8 +97,8 @@ BOOST_AUTO_TEST_CASE(results_vot_holds_the_filtered_rows_with_their_fields) {
   BOOST_TEST(names.count(".results.vot") == 1u);
   auto vot = m.walk(below(kFiltered, {".results.vot"}));
   auto text = m.read_all(vot);
-  BOOST_TEST(m.filesystem->getattr(vot).size == text.size());
-  BOOST_TEST(m.filesystem->stat(vot).attr_timeout <= 1.0);
+  BOOST_TEST(m.filesystem->getattr(vot, CallContext{}).size == text.size());
+  BOOST_TEST(m.filesystem->stat(vot, CallContext{}).attr_timeout <= 1.0);
   auto result = vo::parse_cone_result(vo::parse_votable(text));
   const auto& service = m.heasarc.vo->tables["numaster"];
   BOOST_TEST_REQUIRE(result.table.fields.size() == service.fields.size());
@@ -126,21 +126,21 @@ BOOST_AUTO_TEST_CASE(stats_dir_is_looked_up_not_listed) {
     return std::string("{\"n\": ") + std::to_string(calls) + "}\n";
   });
   auto control = m.walk({".heasarcfs"});
-  BOOST_TEST(m.filesystem->getattr(control).is_dir);
+  BOOST_TEST(m.filesystem->getattr(control, CallContext{}).is_dir);
   BOOST_TEST((m.names(control) == Names{"stats"}));
   BOOST_TEST(errno_of([&] { m.walk({".heasarcfs", "other"}); }) == ENOENT);
   auto stats = m.walk({".heasarcfs", "stats"});
-  auto entry = m.filesystem->stat(stats);
+  auto entry = m.filesystem->stat(stats, CallContext{});
   BOOST_TEST(!entry.attributes.is_dir);
   BOOST_TEST(entry.attr_timeout == 0.0);
   BOOST_TEST(entry.attributes.size > 0u);
-  auto opened = m.filesystem->open(stats, O_RDONLY);
+  auto opened = m.filesystem->open(stats, O_RDONLY, CallContext{});
   BOOST_TEST(opened.direct_io);
   m.filesystem->release(opened.handle);
   // Made fresh at each open.
   auto first = m.read_all(stats), second = m.read_all(stats);
   BOOST_TEST(first != second);
-  BOOST_TEST(errno_of([&] { m.filesystem->open(stats, O_WRONLY); }) == EROFS);
+  BOOST_TEST(errno_of([&] { m.filesystem->open(stats, O_WRONLY, CallContext{}); }) == EROFS);
   // No registry query for any of it; "/" lists the tables only.
   BOOST_TEST(m.heasarc.vo->registry_calls == 0);
   BOOST_TEST(m.names(fs::kRootInode).count(".heasarcfs") == 0u);
@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(xattrs_of_every_kind_of_node) {
   auto stats = m.walk({".heasarcfs", "stats"});
 
   BOOST_TEST((m.xattr_names(root) == Names{"user.heasarc.url"}));
-  BOOST_TEST(m.filesystem->xattr(root, "user.heasarc.url") == "http://registry.example/tap");
+  BOOST_TEST(m.filesystem->xattr(root, "user.heasarc.url", CallContext{}) == "http://registry.example/tap");
   BOOST_TEST((m.xattr_names(table) == Names{"user.heasarc.url"}));
   BOOST_TEST((m.xattr_names(query) == Names{"user.heasarc.url", "user.heasarc.query"}));
   BOOST_TEST((m.xattr_names(vot) == Names{"user.heasarc.url", "user.heasarc.query"}));
@@ -189,51 +189,51 @@ BOOST_AUTO_TEST_CASE(xattrs_of_every_kind_of_node) {
   BOOST_TEST(m.xattr_names(stats).empty());
 
   // The service, and the exact cone search URL behind a target or filter directory.
-  auto services = m.heasarc.vo->cone_tables();
+  auto services = m.heasarc.vo->cone_tables(CallContext{});
   auto numaster = std::find_if(services.begin(), services.end(), [](auto& t) { return t.name == "numaster"; });
   BOOST_TEST_REQUIRE((numaster != services.end()));
-  BOOST_TEST(m.filesystem->xattr(query, "user.heasarc.url") == numaster->cone_url);
-  BOOST_TEST(m.filesystem->xattr(table, "user.heasarc.url") == numaster->cone_url);
-  const std::string cone = m.filesystem->xattr(query, "user.heasarc.query");
+  BOOST_TEST(m.filesystem->xattr(query, "user.heasarc.url", CallContext{}) == numaster->cone_url);
+  BOOST_TEST(m.filesystem->xattr(table, "user.heasarc.url", CallContext{}) == numaster->cone_url);
+  const std::string cone = m.filesystem->xattr(query, "user.heasarc.query", CallContext{});
   BOOST_TEST(cone.rfind(numaster->cone_url, 0) == 0);
   BOOST_TEST(cone.find("RA=") != std::string::npos);
   BOOST_TEST(cone.find("SR=1.0") != std::string::npos);
-  BOOST_TEST(m.filesystem->xattr(vot, "user.heasarc.query") == cone);
+  BOOST_TEST(m.filesystem->xattr(vot, "user.heasarc.query", CallContext{}) == cone);
   // The row's DataLink request, for the row and everything inside it.
-  const std::string datalink = m.filesystem->xattr(row, "user.heasarc.query");
+  const std::string datalink = m.filesystem->xattr(row, "user.heasarc.query", CallContext{});
   BOOST_TEST(datalink.find("60001111003") != std::string::npos);
-  BOOST_TEST(m.filesystem->xattr(dir, "user.heasarc.query") == datalink);
-  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.query") == datalink);
+  BOOST_TEST(m.filesystem->xattr(dir, "user.heasarc.query", CallContext{}) == datalink);
+  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.query", CallContext{}) == datalink);
   // Archive URLs.
-  const std::string row_url = m.filesystem->xattr(row, "user.heasarc.url");
+  const std::string row_url = m.filesystem->xattr(row, "user.heasarc.url", CallContext{});
   BOOST_TEST(row_url.find("/FTP/") != std::string::npos);
-  BOOST_TEST(m.filesystem->xattr(dir, "user.heasarc.url") == row_url + "event_cl/");
-  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.url") == row_url + "event_cl/nu60001111003A01_cl.evt");
+  BOOST_TEST(m.filesystem->xattr(dir, "user.heasarc.url", CallContext{}) == row_url + "event_cl/");
+  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.url", CallContext{}) == row_url + "event_cl/nu60001111003A01_cl.evt");
 
   // Absent ones, and names that are not ours, are ENODATA.
-  BOOST_TEST(errno_of([&] { m.filesystem->xattr(stats, "user.heasarc.url"); }) == ENODATA);
-  BOOST_TEST(errno_of([&] { m.filesystem->xattr(file, "user.heasarc.stale"); }) == ENODATA);
-  BOOST_TEST(errno_of([&] { m.filesystem->xattr(dir, "user.heasarc.cached"); }) == ENODATA);
-  BOOST_TEST(errno_of([&] { m.filesystem->xattr(file, "security.capability"); }) == ENODATA);
-  BOOST_TEST(errno_of([&] { m.filesystem->xattr(987654, "user.heasarc.url"); }) == ESTALE);
+  BOOST_TEST(errno_of([&] { m.filesystem->xattr(stats, "user.heasarc.url", CallContext{}); }) == ENODATA);
+  BOOST_TEST(errno_of([&] { m.filesystem->xattr(file, "user.heasarc.stale", CallContext{}); }) == ENODATA);
+  BOOST_TEST(errno_of([&] { m.filesystem->xattr(dir, "user.heasarc.cached", CallContext{}); }) == ENODATA);
+  BOOST_TEST(errno_of([&] { m.filesystem->xattr(file, "security.capability", CallContext{}); }) == ENODATA);
+  BOOST_TEST(errno_of([&] { m.filesystem->xattr(987654, "user.heasarc.url", CallContext{}); }) == ESTALE);
 }
 
 BOOST_AUTO_TEST_CASE(cached_counts_the_bytes_in_the_cache) {
   Mount m;
   auto file = m.walk(below(kRow, {"event_cl", "nu60001111003A01_cl.evt"}));
-  const auto size = m.filesystem->getattr(file).size;
-  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached") == "0/" + std::to_string(size));
+  const auto size = m.filesystem->getattr(file, CallContext{}).size;
+  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached", CallContext{}) == "0/" + std::to_string(size));
   // A file of at most 1 MiB comes whole on its first read: every block was a miss.
   BOOST_TEST_REQUIRE(size <= (1u << 20));
-  auto opened = m.filesystem->open(file, O_RDONLY);
+  auto opened = m.filesystem->open(file, O_RDONLY, CallContext{});
   m.filesystem->read(opened.handle, 0, 100, CallContext{});
   m.filesystem->release(opened.handle);
-  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached") == std::to_string(size) + "/" + std::to_string(size));
+  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached", CallContext{}) == std::to_string(size) + "/" + std::to_string(size));
   auto stats = m.fetcher->stats();
   BOOST_TEST(stats.block_misses == (size + cache::kBlockSize - 1) / cache::kBlockSize);
   BOOST_TEST(stats.block_hits == 0u);
   m.read_all(file);
-  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached") == std::to_string(size) + "/" + std::to_string(size));
+  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached", CallContext{}) == std::to_string(size) + "/" + std::to_string(size));
   BOOST_TEST(m.fetcher->stats().block_hits >= 1u);
 }
 
@@ -248,11 +248,11 @@ BOOST_AUTO_TEST_CASE(stale_shows_while_an_answer_is_served_stale) {
   m.vo->fail(test::on("cone_search"), {.errnum = ETIMEDOUT});
   m.names(query);  // the refresh fails: the last good answer
   BOOST_TEST(m.xattr_names(query).count("user.heasarc.stale") == 1u);
-  const auto since = m.filesystem->xattr(query, "user.heasarc.stale");
+  const auto since = m.filesystem->xattr(query, "user.heasarc.stale", CallContext{});
   BOOST_TEST(since.size() == 20u);  // 2026-12-01T23:00:00Z
   BOOST_TEST(since.back() == 'Z');
   m.vo->clear();
   m.names(query);
   BOOST_TEST(m.xattr_names(query).count("user.heasarc.stale") == 0u);
-  BOOST_TEST(errno_of([&] { m.filesystem->xattr(query, "user.heasarc.stale"); }) == ENODATA);
+  BOOST_TEST(errno_of([&] { m.filesystem->xattr(query, "user.heasarc.stale", CallContext{}); }) == ENODATA);
 }

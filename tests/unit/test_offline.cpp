@@ -89,16 +89,16 @@ struct Mount {
 
   std::uint64_t walk(const std::vector<std::string>& path) {
     std::uint64_t ino = fs::kRootInode;
-    for (const auto& name : path) ino = filesystem->lookup(ino, name).attributes.ino;
+    for (const auto& name : path) ino = filesystem->lookup(ino, name, CallContext{}).attributes.ino;
     return ino;
   }
   Names names(const std::vector<std::string>& path) {
     Names result;
-    for (const auto& entry : filesystem->readdir(walk(path))) result.insert(entry.name);
+    for (const auto& entry : filesystem->readdir(walk(path), CallContext{})) result.insert(entry.name);
     return result;
   }
   std::string read_all(const std::vector<std::string>& path) {
-    auto opened = filesystem->open(walk(path), O_RDONLY);
+    auto opened = filesystem->open(walk(path), O_RDONLY, CallContext{});
     std::string content;
     for (;;) {
       auto reply = filesystem->read(opened.handle, content.size(), 65536, CallContext{});
@@ -135,12 +135,12 @@ Walk walk_row(Mount& m) {
   auto dir = kRow;
   dir.push_back("event_cl");
   walk.event_cl = m.names(dir);
-  walk.csv_size = m.filesystem->getattr(m.walk({"numaster", "NGC4151", ".results.csv"})).size;
+  walk.csv_size = m.filesystem->getattr(m.walk({"numaster", "NGC4151", ".results.csv"}), CallContext{}).size;
   auto file = kRow;
   file.push_back("pipe.log");
   walk.pipe_log = m.read_all(file);
   dir.push_back("nu60001111003A01_cl.evt");
-  walk.evt_size = m.filesystem->getattr(m.walk(dir)).size;
+  walk.evt_size = m.filesystem->getattr(m.walk(dir), CallContext{}).size;
   walk.events = m.read_all(dir);
   return walk;
 }
@@ -214,7 +214,7 @@ BOOST_AUTO_TEST_CASE(dot_refresh_asks_again_and_tells_the_kernel) {
   BOOST_TEST(m.read_all(file) == "pipeline log of 60001111003\n");
 
   const int lists = m.heasarc.archive->list_calls;
-  BOOST_TEST(errno_of([&] { m.filesystem->lookup(row, ".refresh"); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { m.filesystem->lookup(row, ".refresh", CallContext{}); }) == ENOENT);
   BOOST_TEST(m.heasarc.archive->list_calls == lists + 1);
   BOOST_TEST(m.notifier->entries.count({row, "pipe.log"}) == 1u);
   BOOST_TEST(m.notifier->inodes.count(pipe_log) == 1u);  // its version changed
@@ -229,15 +229,15 @@ BOOST_AUTO_TEST_CASE(dot_refresh_asks_again_and_tells_the_kernel) {
   // Offline, a refresh fails with the service's error and the cached answer stays.
   m.services_down();
   const std::uint64_t row_again = m.walk(kRow);
-  BOOST_TEST(errno_of([&] { m.filesystem->lookup(row_again, ".refresh"); }) == ECONNREFUSED);
+  BOOST_TEST(errno_of([&] { m.filesystem->lookup(row_again, ".refresh", CallContext{}); }) == ECONNREFUSED);
   BOOST_TEST(m.read_all(file) == "pipeline log, reprocessed\n");
   // Other directories: the root refreshes the table list, a query directory its cone answer.
   m.vo->clear();
   m.archive->clear();
   const int registry = m.heasarc.vo->registry_calls, cones = m.heasarc.vo->cone_calls;
-  BOOST_TEST(errno_of([&] { m.filesystem->lookup(fs::kRootInode, ".refresh"); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { m.filesystem->lookup(fs::kRootInode, ".refresh", CallContext{}); }) == ENOENT);
   BOOST_TEST(m.heasarc.vo->registry_calls == registry + 1);
-  BOOST_TEST(errno_of([&] { m.filesystem->lookup(m.walk({"numaster", "NGC4151"}), ".refresh"); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { m.filesystem->lookup(m.walk({"numaster", "NGC4151"}), ".refresh", CallContext{}); }) == ENOENT);
   BOOST_TEST(m.heasarc.vo->cone_calls == cones + 1);
 }
 
@@ -247,7 +247,7 @@ BOOST_AUTO_TEST_CASE(estale_forgets_the_listing_and_tells_the_kernel) {
   file.push_back("pipe.log");
   const std::uint64_t row = m.walk(kRow);
   const std::uint64_t ino = m.walk(file);
-  auto opened = m.filesystem->open(ino, O_RDONLY);
+  auto opened = m.filesystem->open(ino, O_RDONLY, CallContext{});
   m.heasarc.archive->replace_file(kRowUrl + "pipe.log", "a longer, newer pipeline log\n");
   BOOST_TEST(errno_of([&] { m.filesystem->read(opened.handle, 0, 4096, CallContext{}); }) == ESTALE);
   m.filesystem->release(opened.handle);
@@ -280,16 +280,16 @@ BOOST_AUTO_TEST_CASE(without_validators_no_block_is_reused_across_refreshes) {
   BOOST_TEST(m.heasarc.archive->bytes_read == bytes);
   // A refreshed listing keys the blocks anew: the new version, whole, from the archive.
   m.wall_seconds += 1;
-  BOOST_TEST(errno_of([&] { m.filesystem->lookup(m.walk(kRow), ".refresh"); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { m.filesystem->lookup(m.walk(kRow), ".refresh", CallContext{}); }) == ENOENT);
   BOOST_TEST(m.read_all(file) == new_text);
   BOOST_TEST(m.heasarc.archive->bytes_read == bytes + new_text.size());
 }
 
 BOOST_AUTO_TEST_CASE(records_round_trip_through_their_encodings) {
   auto heasarc = test::make_fake_heasarc();
-  auto tables = heasarc.vo->cone_tables();
+  auto tables = heasarc.vo->cone_tables(CallContext{});
   BOOST_TEST(fs::records::decode_tables(fs::records::encode_tables(tables))->size() == tables.size());
-  auto cone = heasarc.vo->cone_search(tables[1], {182.6357, 39.4058}, 1.0);
+  auto cone = heasarc.vo->cone_search(tables[1], {182.6357, 39.4058}, 1.0, CallContext{});
   auto decoded = fs::records::decode_cone(fs::records::encode_cone(cone));
   BOOST_REQUIRE(decoded.has_value());
   BOOST_TEST((decoded->table.rows == cone.table.rows));

@@ -127,7 +127,7 @@ BOOST_AUTO_TEST_CASE(list_follows_tokens_and_stat_many_sends_no_head) {
   transport->add(list_url(p, "tok/1+"),
                  FakeTransport::ok(page(p, contents(p, 0, "\"marker\"") + contents(p + "pipe.log", 7, "\"e2-3\""))));
   auto client = vo::make_s3_archive_client(transport, std::string(kBucket) + "/");
-  auto entries = client->list(kDir);
+  auto entries = client->list(kDir, CallContext{});
   BOOST_TEST_REQUIRE(entries.size() == 3u);  // the directory marker object is no entry
   BOOST_TEST(entries[0].name == "auxil");
   BOOST_TEST(entries[0].is_dir);
@@ -144,17 +144,17 @@ BOOST_AUTO_TEST_CASE(list_follows_tokens_and_stat_many_sends_no_head) {
   BOOST_TEST(stats[1].info->etag == "\"e2-3\"");
   BOOST_TEST(stats[1].info->mtime == 1552415133);
   BOOST_TEST(stats[1].info->url == std::string(kBucket) + "/" + p + "pipe.log");
-  BOOST_TEST(client->stat(entries[1].url).size == 100u);
+  BOOST_TEST(client->stat(entries[1].url, CallContext{}).size == 100u);
   BOOST_TEST(transport->request_count() == 2u);
 
   // A subdirectory's URL (as the listing gave it) lists its own prefix.
   transport->add(list_url(p + "auxil/"),
                  FakeTransport::ok(page(p + "auxil/", contents(p + "auxil/a b.fits", 3, "\"x\""))));
-  auto auxil = client->list(entries[0].url);
+  auto auxil = client->list(entries[0].url, CallContext{});
   BOOST_TEST_REQUIRE(auxil.size() == 1u);
   BOOST_TEST(auxil[0].name == "a b.fits");
   BOOST_TEST(auxil[0].url == std::string(kDir) + "auxil/a%20b.fits");
-  BOOST_TEST(client->stat(auxil[0].url).url == std::string(kBucket) + "/" + p + "auxil/a%20b.fits");
+  BOOST_TEST(client->stat(auxil[0].url, CallContext{}).url == std::string(kBucket) + "/" + p + "auxil/a%20b.fits");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_objects_are_a_head_of_their_object_url_and_reads_ranged_gets) {
@@ -162,7 +162,7 @@ BOOST_AUTO_TEST_CASE(unknown_objects_are_a_head_of_their_object_url_and_reads_ra
   const std::string object = std::string(kBucket) + "/nustar/x/pipe.log";
   transport->add(object, FakeTransport::ok("0123456789", {{"ETag", "\"9\""}}));
   auto client = vo::make_s3_archive_client(transport, kBucket);
-  auto info = client->stat("http://127.0.0.1:9/FTP/nustar//x/pipe.log");
+  auto info = client->stat("http://127.0.0.1:9/FTP/nustar//x/pipe.log", CallContext{});
   BOOST_TEST(info.url == object);
   BOOST_TEST(info.size == 10u);
   BOOST_TEST((transport->requests().at(0).method == vo::HttpRequest::Method::head));
@@ -180,11 +180,11 @@ BOOST_AUTO_TEST_CASE(an_empty_prefix_does_not_exist_and_a_looping_token_is_refus
   transport->add(list_url("loop/"), FakeTransport::ok(page("loop/", contents("loop/a", 1, "\"1\""), "same")));
   transport->add(list_url("loop/", "same"), FakeTransport::ok(page("loop/", contents("loop/b", 1, "\"1\""), "same")));
   auto client = vo::make_s3_archive_client(transport, kBucket);
-  BOOST_TEST(errno_of([&] { client->list("https://h/FTP/nope/"); }) == ENOENT);
-  BOOST_TEST(errno_of([&] { client->list("https://h/FTP/loop/"); }) == EPROTO);
-  BOOST_TEST(errno_of([&] { client->list("https://h/elsewhere/"); }) == EINVAL);
+  BOOST_TEST(errno_of([&] { client->list("https://h/FTP/nope/", CallContext{}); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { client->list("https://h/FTP/loop/", CallContext{}); }) == EPROTO);
+  BOOST_TEST(errno_of([&] { client->list("https://h/elsewhere/", CallContext{}); }) == EINVAL);
   transport->add(list_url("gone/"), FakeTransport::response(404, "<Error><Code>NoSuchBucket</Code></Error>"));
-  BOOST_TEST(errno_of([&] { client->list("https://h/FTP/gone/"); }) == ENOENT);
+  BOOST_TEST(errno_of([&] { client->list("https://h/FTP/gone/", CallContext{}); }) == ENOENT);
 }
 
 BOOST_AUTO_TEST_CASE(path_style_endpoint) {
@@ -205,10 +205,10 @@ BOOST_AUTO_TEST_CASE(site_cache_rebases_every_archive_url) {
     return FakeTransport::response(404, "");
   });
   auto client = vo::make_site_cache_archive_client(vo::make_http_archive_client(transport), "http://cache:8080/FTP");
-  auto entries = client->list(kDir);
+  auto entries = client->list(kDir, CallContext{});
   BOOST_TEST_REQUIRE(entries.size() == 1u);
   BOOST_TEST(entries[0].url == "http://cache:8080/FTP/nustar/data/obs/00/6/60001111003/pipe.log");
-  auto info = client->stat(std::string(kDir) + "pipe.log");
+  auto info = client->stat(std::string(kDir) + "pipe.log", CallContext{});
   BOOST_TEST(info.url == entries[0].url);
   BOOST_TEST(client->read(info, 0, 3) == "log");
   for (const auto& url : transport->request_urls()) BOOST_TEST(url.rfind("http://cache:8080/FTP/", 0) == 0u, url);
