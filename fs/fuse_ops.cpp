@@ -87,8 +87,8 @@ void translate(fuse_req_t req, const char* operation, const std::string& what, B
   // directory whose sizes failed logs one line, not one per entry). An interrupt is the
   // caller's choice (one info line); anything else is worth a warning saying which call on
   // what failed and why.
-  bool everyday = errnum == ENOENT || errnum == EROFS || errnum == EACCES || errnum == ENODATA || errnum == ERANGE ||
-                  remembered;
+  bool everyday =
+      errnum == ENOENT || errnum == EROFS || errnum == EACCES || errnum == ENODATA || errnum == ERANGE || remembered;
   auto level = everyday ? log::Level::debug : errnum == EINTR ? log::Level::info : log::Level::warn;
   log::write(level, operation, what + ": " + std::strerror(errnum) + ": " + message);
   fuse_reply_err(req, errnum);

@@ -60,8 +60,8 @@ std::string RemoteView::record_key(const std::string& kind, const std::string& k
 
 template <class Value>
 Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& flight, const std::string& key,
-                         const Persisted<Value>& persisted, const CallContext& call, const std::function<Value()>& fetch,
-                         bool force) {
+                         const Persisted<Value>& persisted, const CallContext& call,
+                         const std::function<Value()>& fetch, bool force) {
   using std::chrono::duration_cast;
   using std::chrono::seconds;
   if (!force)
@@ -135,9 +135,7 @@ Value RemoteView::cached(cache::TtlCache<Value>& cache, SingleFlight<Value>& fli
 
 std::vector<vo::TableService> RemoteView::tables(const CallContext& call) { return *tables_answer(call, false); }
 
-std::vector<vo::TableService> RemoteView::refresh_tables(const CallContext& call) {
-  return *tables_answer(call, true);
-}
+std::vector<vo::TableService> RemoteView::refresh_tables(const CallContext& call) { return *tables_answer(call, true); }
 
 RemoteView::Tables RemoteView::tables_answer(const CallContext& call, bool force) {
   Persisted<Tables> persisted{"table list", [](const Tables& tables) { return records::encode_tables(*tables); },
@@ -175,17 +173,17 @@ vo::SkyPosition RemoteView::resolve(const std::string& object_name, const CallCo
   Persisted<Position> persisted{
       "position", records::encode_position, records::decode_position,
       [this](const Position& position) { return position ? ttls_.resolve : ttls_.resolve_negative; }};
-  auto position = cached<Position>(positions_, positions_flight_, name_key(object_name), persisted, call,
-                                   [&]() -> Position {
-    try {
-      call.throw_if_ended("resolving '" + object_name + "'");
-      return vo_->resolve(object_name, call);
-    } catch (const Error& error) {
-      if (error.errnum() != ENOENT) throw;
-      log::info("resolve", error.what());
-      return std::nullopt;
-    }
-  });
+  auto position =
+      cached<Position>(positions_, positions_flight_, name_key(object_name), persisted, call, [&]() -> Position {
+        try {
+          call.throw_if_ended("resolving '" + object_name + "'");
+          return vo_->resolve(object_name, call);
+        } catch (const Error& error) {
+          if (error.errnum() != ENOENT) throw;
+          log::info("resolve", error.what());
+          return std::nullopt;
+        }
+      });
   if (!position) throw Error(ENOENT, "no position known for '" + object_name + "'");
   return *position;
 }
@@ -198,8 +196,7 @@ std::shared_ptr<const ResultRows> RemoteView::refresh_cone(const ConeQuery& quer
   return cone_answer(query, call, true);
 }
 
-std::shared_ptr<const ResultRows> RemoteView::cone_answer(const ConeQuery& query, const CallContext& call,
-                                                          bool force) {
+std::shared_ptr<const ResultRows> RemoteView::cone_answer(const ConeQuery& query, const CallContext& call, bool force) {
   using Rows = std::shared_ptr<const ResultRows>;
   Persisted<Rows> persisted{"cone answer", [](const Rows& rows) { return records::encode_cone(rows->cone); },
                             [](std::string_view bytes) -> std::optional<Rows> {
@@ -261,8 +258,7 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing(const std::string& dir
   return listing_answer(dir_url, call, prefetch_levels, false);
 }
 
-std::shared_ptr<const ArchiveListing> RemoteView::refresh_listing(const std::string& dir_url,
-                                                                  const CallContext& call) {
+std::shared_ptr<const ArchiveListing> RemoteView::refresh_listing(const std::string& dir_url, const CallContext& call) {
   return listing_answer(dir_url, call, 0, true);
 }
 

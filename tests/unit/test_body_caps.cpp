@@ -61,11 +61,12 @@ std::string refused(Call&& call, const std::string& url, const std::string& kind
 BOOST_AUTO_TEST_CASE(each_answer_kind_has_its_own_cap) {
   Services s;
   s.server.add("/tap/sync", {.body = std::string(vo::body_cap::registry + 1, 'x')});
-  refused([&] { s.vo_client->cone_tables(CallContext{}); }, "POST " + s.server.url("/tap/sync"), "registry", vo::body_cap::registry);
+  refused([&] { s.vo_client->cone_tables(CallContext{}); }, "POST " + s.server.url("/tap/sync"), "registry",
+          vo::body_cap::registry);
 
   s.server.add("/sesame/SNV", {.body = std::string(vo::body_cap::sesame + 1, '#')});
-  refused([&] { s.vo_client->resolve("NGC4151", CallContext{}); }, "GET " + s.server.url("/sesame/SNV?NGC4151"), "Sesame",
-          vo::body_cap::sesame);
+  refused([&] { s.vo_client->resolve("NGC4151", CallContext{}); }, "GET " + s.server.url("/sesame/SNV?NGC4151"),
+          "Sesame", vo::body_cap::sesame);
 
   vo::TableService table;
   table.name = "numaster";
@@ -78,8 +79,8 @@ BOOST_AUTO_TEST_CASE(each_answer_kind_has_its_own_cap) {
       "GET " + vo::cone_search_url(table.cone_url, {182.6, 39.4}, 1.0), "cone search", vo::body_cap::cone_search);
 
   s.server.add("/FTP/big/", {.body = std::string(vo::body_cap::index_page + 1, ' '), .content_type = "text/html"});
-  refused([&] { s.archive->list(s.server.url("/FTP/big/"), CallContext{}); }, "GET " + s.server.url("/FTP/big/"), "index page",
-          vo::body_cap::index_page);
+  refused([&] { s.archive->list(s.server.url("/FTP/big/"), CallContext{}); }, "GET " + s.server.url("/FTP/big/"),
+          "index page", vo::body_cap::index_page);
 }
 
 BOOST_AUTO_TEST_CASE(an_answer_at_its_cap_is_read) {

@@ -208,7 +208,8 @@ BOOST_AUTO_TEST_CASE(xattrs_of_every_kind_of_node) {
   const std::string row_url = m.filesystem->xattr(row, "user.heasarc.url", CallContext{});
   BOOST_TEST(row_url.find("/FTP/") != std::string::npos);
   BOOST_TEST(m.filesystem->xattr(dir, "user.heasarc.url", CallContext{}) == row_url + "event_cl/");
-  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.url", CallContext{}) == row_url + "event_cl/nu60001111003A01_cl.evt");
+  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.url", CallContext{}) ==
+             row_url + "event_cl/nu60001111003A01_cl.evt");
 
   // Absent ones, and names that are not ours, are ENODATA.
   BOOST_TEST(errno_of([&] { m.filesystem->xattr(stats, "user.heasarc.url", CallContext{}); }) == ENODATA);
@@ -228,12 +229,14 @@ BOOST_AUTO_TEST_CASE(cached_counts_the_bytes_in_the_cache) {
   auto opened = m.filesystem->open(file, O_RDONLY, CallContext{});
   m.filesystem->read(opened.handle, 0, 100, CallContext{});
   m.filesystem->release(opened.handle);
-  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached", CallContext{}) == std::to_string(size) + "/" + std::to_string(size));
+  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached", CallContext{}) ==
+             std::to_string(size) + "/" + std::to_string(size));
   auto stats = m.fetcher->stats();
   BOOST_TEST(stats.block_misses == (size + cache::kBlockSize - 1) / cache::kBlockSize);
   BOOST_TEST(stats.block_hits == 0u);
   m.read_all(file);
-  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached", CallContext{}) == std::to_string(size) + "/" + std::to_string(size));
+  BOOST_TEST(m.filesystem->xattr(file, "user.heasarc.cached", CallContext{}) ==
+             std::to_string(size) + "/" + std::to_string(size));
   BOOST_TEST(m.fetcher->stats().block_hits >= 1u);
 }
 

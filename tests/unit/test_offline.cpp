@@ -237,7 +237,9 @@ BOOST_AUTO_TEST_CASE(dot_refresh_asks_again_and_tells_the_kernel) {
   const int registry = m.heasarc.vo->registry_calls, cones = m.heasarc.vo->cone_calls;
   BOOST_TEST(errno_of([&] { m.filesystem->lookup(fs::kRootInode, ".refresh", CallContext{}); }) == ENOENT);
   BOOST_TEST(m.heasarc.vo->registry_calls == registry + 1);
-  BOOST_TEST(errno_of([&] { m.filesystem->lookup(m.walk({"numaster", "NGC4151"}), ".refresh", CallContext{}); }) == ENOENT);
+  BOOST_TEST(errno_of([&] {
+               m.filesystem->lookup(m.walk({"numaster", "NGC4151"}), ".refresh", CallContext{});
+             }) == ENOENT);
   BOOST_TEST(m.heasarc.vo->cone_calls == cones + 1);
 }
 
