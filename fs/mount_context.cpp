@@ -6,13 +6,13 @@
 #include <chrono>
 #include <cstring>
 
+#include <cstdlib>
 #include "cache/local_reader.h"
 #include "common/error.h"
 #include "common/log.h"
 #include "vo/local_archive_client.h"
 #include "vo/s3_archive_client.h"
 #include "vo/site_cache_archive_client.h"
-#include <cstdlib>
 
 namespace hfs::fs {
 

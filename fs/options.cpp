@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "common/error.h"
-#include "vo/s3_archive_client.h"
 #include "vo/proxy_list.h"
+#include "vo/s3_archive_client.h"
 #include "vo/sky.h"
 
 namespace hfs::fs {

@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(local_reader_replies_with_the_file_itself_and_checks_the_va
   BOOST_TEST(reply.length == 10u);
   BOOST_TEST(bytes_of(reply) == std::string(10, 'a'));
   BOOST_TEST(reader->read(5000, 10, CallContext{}).length == 0u);
-  fetcher->prefetch_whole(info);  // nothing to prefetch for a local file
+  fetcher->prefetch_whole(info);                         // nothing to prefetch for a local file
   BOOST_TEST(fetcher->cached_bytes(info) == info.size);  // all at hand, not in the cache
 
   write_file(archive.obs / "auxil/nu60001111003_att.fits.gz", std::string(6000, 'b'));
