@@ -158,6 +158,7 @@ bool Reader::ensure_blocks(std::uint64_t first, std::uint64_t end, const CallCon
       for (std::uint64_t b = first; b < end && all_present; ++b) all_present = state.cached->has_block(b);
     }
     if (all_present) {
+      shared_->counters->block_hits += end - first;
       claim_done();
       return true;
     }

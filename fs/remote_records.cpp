@@ -11,7 +11,8 @@ namespace hfs::fs::records {
 namespace {
 
 enum Kind : std::uint8_t { kTables = 1, kPosition = 2, kCone = 3, kDirectory = 4, kListing = 5 };
-constexpr std::uint8_t kVersion = 1;
+// 2: a field's precision and width (written into .results.vot) are kept.
+constexpr std::uint8_t kVersion = 2;
 
 class Writer {
  public:
@@ -110,14 +111,14 @@ std::optional<Value> decode(std::string_view bytes, Kind kind, Body&& body) {
 
 void write_field(Writer& out, const vo::VoField& field) {
   for (const auto* text : {&field.name, &field.id, &field.datatype, &field.arraysize, &field.unit, &field.ucd,
-                           &field.utype, &field.xtype, &field.description})
+                           &field.utype, &field.xtype, &field.precision, &field.width, &field.description})
     out.str(*text);
   out.opt_str(field.null_value);
 }
 vo::VoField read_field(Reader& in) {
   vo::VoField field;
   for (auto* text : {&field.name, &field.id, &field.datatype, &field.arraysize, &field.unit, &field.ucd, &field.utype,
-                     &field.xtype, &field.description})
+                     &field.xtype, &field.precision, &field.width, &field.description})
     *text = in.str();
   field.null_value = in.opt_str();
   return field;
