@@ -292,7 +292,7 @@ bool Reader::ensure_blocks(std::uint64_t first, std::uint64_t end, const CallCon
 void Reader::schedule_prefetch(const ReadaheadDecision& decision, std::uint64_t read_end) {
   ObjectState& state = *state_;
   std::uint64_t part_bytes = decision.part_bytes;
-  if (shared_->engine->stats().queued >= shared_->config.connections)
+  if (shared_->engine->queued_count() >= shared_->config.connections)
     part_bytes = std::max(part_bytes, shared_->config.readahead.max_part_bytes);
   const std::uint64_t part_blocks = std::max<std::uint64_t>(1, part_bytes / kBlockSize);
   const std::uint64_t first = state.block_of(decision.prefetch_begin);

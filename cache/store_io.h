@@ -13,10 +13,7 @@
 
 namespace hfs::cache::store_io {
 
-// The block size as a value of this file. kBlockSize is used only as a value here, never
-// bound to a reference (std::min takes references): while the block-per-file cache still
-// defines its own 256 KiB hfs::cache::kBlockSize, an unoptimized build would otherwise emit
-// two different definitions of that one inline variable and the linker would keep either.
+// The block size under the short name the store's files use.
 inline constexpr std::uint64_t kBlock = kBlockSize;
 // What a block costs on disk as accounted: whole file-system blocks.
 inline constexpr std::uint64_t kAllocationUnit = 4096;

@@ -167,6 +167,11 @@ class EngineCore {
     queue_.promote(id);
   }
 
+  unsigned queued_count() const EXCLUDES(mutex_) {
+    MutexLock lock(mutex_);
+    return static_cast<unsigned>(queue_.size());
+  }
+
   TransferStats stats() const EXCLUDES(mutex_) {
     TransferStats stats;
     {
@@ -594,6 +599,7 @@ class CurlEngine final : public TransferEngine {
   void cancel(Id id) override { core_->cancel(id); }
   void promote(Id id) override { core_->promote(id); }
   TransferStats stats() const override { return core_->stats(); }
+  unsigned queued_count() const override { return core_->queued_count(); }
 
  private:
   std::shared_ptr<EngineCore> core_;

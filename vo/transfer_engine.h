@@ -99,6 +99,9 @@ class TransferEngine {
   // A queued prefetch becomes interactive (no-op when it is running or has ended).
   virtual void promote(Id id) = 0;
   virtual TransferStats stats() const = 0;
+  // Transfers waiting for a connection now (stats().queued without building the rest: the
+  // fetcher asks it on every prefetch it schedules).
+  virtual unsigned queued_count() const = 0;
 };
 
 struct EngineOptions {

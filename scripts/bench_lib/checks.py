@@ -8,19 +8,11 @@ wrong one fails its run (a fast wrong answer is not a result).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 
+from .kit import files_under, sha256_of
 from .tools import ARCHIVE_DIR
-
-
-def sha256_of(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def expected_files(manifest: dict, obsid: str) -> dict[str, tuple[int, str]]:
@@ -29,15 +21,6 @@ def expected_files(manifest: dict, obsid: str) -> dict[str, tuple[int, str]]:
     found = {p[len(prefix):]: v for p, v in manifest.items() if p.startswith(prefix)}
     if not found:
         raise RuntimeError(f"manifest.tsv has no files under {prefix}")
-    return found
-
-
-def files_under(top: str) -> dict[str, str]:
-    found = {}
-    for root, _dirs, files in os.walk(top):
-        for name in files:
-            path = os.path.join(root, name)
-            found[os.path.relpath(path, top)] = path
     return found
 
 

@@ -13,6 +13,6 @@ from pathlib import Path
 
 TOP = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TOP / "scripts"))
-from heasarc_kit import DATA_DIR, LocalHeasarc, read_manifest  # noqa: E402
+from heasarc_kit import DATA_DIR, LocalHeasarc, files_under, read_manifest, sha256_of  # noqa: E402
 
-__all__ = ["DATA_DIR", "LocalHeasarc", "read_manifest"]
+__all__ = ["DATA_DIR", "LocalHeasarc", "files_under", "read_manifest", "sha256_of"]

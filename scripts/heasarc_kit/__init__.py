@@ -16,10 +16,13 @@ fault mechanism to use where.
 """
 
 from .heasarc_process import LocalHeasarc
-from .manifest import read_manifest
+from .manifest import files_under, read_manifest, sha256_of
 from .mount import DaemonLogError, Mount, is_mounted, unexpected_lines
+from .mounted_case import MountedTestCase
 from .paths import BUILD_DIR, DATA_DIR, HEASARCFS, PYTHON, SOURCE_DIR
 from .site_cache import SiteCache
 
 __all__ = ["BUILD_DIR", "DATA_DIR", "DaemonLogError", "HEASARCFS", "LocalHeasarc", "Mount",
-           "PYTHON", "SOURCE_DIR", "SiteCache", "is_mounted", "read_manifest", "unexpected_lines"]
+           "MountedTestCase",
+           "PYTHON", "SOURCE_DIR", "SiteCache", "files_under", "is_mounted", "read_manifest", "sha256_of",
+           "unexpected_lines"]

@@ -57,6 +57,16 @@ class KnobError(ValueError):
     pass
 
 
+def _integer(name: str, value) -> int:
+    """An integer knob's value (a bool is not one), or a KnobError naming the knob."""
+    if isinstance(value, bool):
+        raise KnobError(f"{name} must be an integer")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise KnobError(f"{name} must be an integer, not {value!r}")
+
+
 def _validate(name: str, value):
     if name not in DEFAULTS:
         raise KnobError(f"unknown knob {name!r} (known: {', '.join(DEFAULTS)})")
@@ -93,24 +103,14 @@ def _validate(name: str, value):
     if name in ("fault_count", "fault_skip"):
         if value is None:
             return None if name == "fault_count" else 0
-        if isinstance(value, bool):
-            raise KnobError(f"{name} must be an integer")
-        try:
-            v = int(value)
-        except (TypeError, ValueError):
-            raise KnobError(f"{name} must be an integer, not {value!r}")
+        v = _integer(name, value)
         if v < 0:
             raise KnobError(f"{name} must be >= 0")
         return v
     if name == "s3_page_keys":
         if value is None:
             return 1000
-        if isinstance(value, bool):
-            raise KnobError(f"{name} must be an integer")
-        try:
-            v = int(value)
-        except (TypeError, ValueError):
-            raise KnobError(f"{name} must be an integer, not {value!r}")
+        v = _integer(name, value)
         if not 1 <= v <= 1000:
             raise KnobError(f"{name} must be in 1..1000")
         return v

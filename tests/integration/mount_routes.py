@@ -17,7 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import read_manifest  # noqa: E402
+from heasarc_kit import read_manifest    # noqa: E402
 
 NAMESPACE_MARK = "HEASARCFS_TEST_PRIVATE_MOUNT_NS"
 

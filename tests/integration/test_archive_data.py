@@ -15,7 +15,6 @@ Needs no server and no mount. Runs on Debian's python3 (astropy) with Debian's f
 """
 
 import gzip
-import hashlib
 import math
 import os
 import re
@@ -30,7 +29,7 @@ import warnings
 from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import DATA_DIR as DATA, SOURCE_DIR, read_manifest  # noqa: E402
+from heasarc_kit import DATA_DIR as DATA, SOURCE_DIR, read_manifest, sha256_of  # noqa: E402
 from local_heasarc import catalog, make_archive  # noqa: E402
 
 from astropy.io import fits  # noqa: E402
@@ -56,14 +55,6 @@ def nustar_dir(obsid: str) -> str:
 
 def chandra_dir(obsid: str) -> str:
     return f"FTP/chandra/data/byobsid/{obsid[-1]}/{obsid}"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(4 * MIB), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def files_on_disk(root: Path) -> list:

@@ -23,7 +23,7 @@ import unittest
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from heasarc_kit import DATA_DIR, SOURCE_DIR, read_manifest  # noqa: E402
+from heasarc_kit import DATA_DIR, SOURCE_DIR, read_manifest    # noqa: E402
 from bench_lib import fits_header_reader  # noqa: E402
 from bench_lib.checks import check_listing, check_tree, expected_files  # noqa: E402
 from bench_lib.tools import ARCHIVE_DIR, BIG_EVT, BIG_OBSID, SMALL_OBSID, archive_file  # noqa: E402

@@ -14,7 +14,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import mount_routes as routes  # noqa: E402
-from heasarc_kit import HEASARCFS, LocalHeasarc, Mount  # noqa: E402
+from heasarc_kit import HEASARCFS, LocalHeasarc, Mount    # noqa: E402
 
 TARGET = "numaster/NGC4151/exposure_a>=50000"
 ROW = TARGET + "/60001111003"

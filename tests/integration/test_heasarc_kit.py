@@ -9,7 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import DaemonLogError, Mount, unexpected_lines  # noqa: E402
+from heasarc_kit import DaemonLogError, Mount, unexpected_lines    # noqa: E402
 
 INFO = "2026-01-01T00:00:00Z heasarcfs info main: mounted on /mnt (registry http://x/tap)"
 DEBUG = "2026-01-01T00:00:00Z heasarcfs debug fetch: block 3"

@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import PYTHON, SOURCE_DIR, LocalHeasarc, read_manifest  # noqa: E402
+from heasarc_kit import PYTHON, SOURCE_DIR, LocalHeasarc, read_manifest    # noqa: E402
 
 CHECKOUT_PARTS = ["scripts/local-heasarc", "scripts/local_heasarc",
                   "tests/data/samples/pyvo_registry_tests_data_capabilities.xml"]

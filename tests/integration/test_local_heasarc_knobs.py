@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from heasarc_kit import SOURCE_DIR, LocalHeasarc  # noqa: E402
+from heasarc_kit import SOURCE_DIR, LocalHeasarc    # noqa: E402
 
 SAMPLES = SOURCE_DIR / "tests" / "data" / "samples"
 OBSID = "60001111003"

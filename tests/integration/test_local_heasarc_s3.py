@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from urllib.parse import quote
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import LocalHeasarc, read_manifest  # noqa: E402
+from heasarc_kit import LocalHeasarc, read_manifest    # noqa: E402
 
 NS = "{http://s3.amazonaws.com/doc/2006-03-01/}"
 OBS = "nustar/data/obs/00/6/60001111003/"

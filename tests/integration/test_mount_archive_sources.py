@@ -12,7 +12,6 @@ every mode; the request log shows what the archive side asked.
   and there is not one HEAD request.
 """
 
-import hashlib
 import os
 import shutil
 import subprocess
@@ -21,28 +20,11 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import DATA_DIR, HEASARCFS, LocalHeasarc, Mount, read_manifest  # noqa: E402
+from heasarc_kit import DATA_DIR, HEASARCFS, LocalHeasarc, Mount, files_under, read_manifest, sha256_of  # noqa: E402
 
 OBS_DIR = "nustar/data/obs/00/6"
 OBSIDS = ("60001111003", "60001111005")     # numaster rows of NGC 4151 with exposure_a >= 50000
 ROW = ("numaster", "NGC4151", "exposure_a>=50000")
-
-
-def files_under(top):
-    found = {}
-    for root, _dirs, files in os.walk(top):
-        for name in files:
-            path = os.path.join(root, name)
-            found[os.path.relpath(path, top)] = path
-    return found
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def expected_files(obsid):
@@ -91,7 +73,7 @@ class Base(unittest.TestCase):
         for relative, path in copied.items():
             with self.subTest(file=relative):
                 self.assertEqual(os.stat(path).st_size, expected[relative][0])
-                self.assertEqual(sha256(path), expected[relative][1])
+                self.assertEqual(sha256_of(path), expected[relative][1])
         return destination
 
     def archive_requests(self):

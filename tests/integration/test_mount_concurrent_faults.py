@@ -12,7 +12,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import DATA_DIR, LocalHeasarc, Mount, read_manifest  # noqa: E402
+from heasarc_kit import DATA_DIR, LocalHeasarc, Mount, read_manifest    # noqa: E402
 
 OBSID = "60001111005"
 PREFIX = f"FTP/nustar/data/obs/00/6/{OBSID}/"

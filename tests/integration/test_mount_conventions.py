@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 import mount_routes as routes  # noqa: E402
-from heasarc_kit import DATA_DIR, HEASARCFS, LocalHeasarc  # noqa: E402
+from heasarc_kit import DATA_DIR, HEASARCFS, LocalHeasarc    # noqa: E402
 from heasarc_kit.mount import unexpected_lines  # noqa: E402
 
 ROW = ("numaster", "NGC4151", "exposure_a>=50000", "60001111003")

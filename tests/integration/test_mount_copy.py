@@ -10,20 +10,11 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import LocalHeasarc, Mount, read_manifest  # noqa: E402
+from heasarc_kit import LocalHeasarc, Mount, files_under, read_manifest  # noqa: E402
 
 OBSID = "60001111003"
 WGET = ("wget -q -nH --no-check-certificate --no-parent --cut-dirs=6 -r -l0 -c -N -np -R 'index*'"
         " -erobots=off --retr-symlinks {}")
-
-
-def files_under(top):
-    found = {}
-    for root, dirs, files in os.walk(top):
-        for name in files:
-            path = os.path.join(root, name)
-            found[os.path.relpath(path, top)] = path
-    return found
 
 
 class MountCopy(unittest.TestCase):

@@ -18,28 +18,18 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import HEASARCFS, LocalHeasarc, Mount, is_mounted, read_manifest  # noqa: E402
+from heasarc_kit import HEASARCFS, LocalHeasarc, MountedTestCase, is_mounted, read_manifest  # noqa: E402
 
 OBSID = "60001111003"
 PREFIX = f"FTP/nustar/data/obs/00/6/{OBSID}/"
 
 
-class MountEdges(unittest.TestCase):
+class MountEdges(MountedTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.heasarc = LocalHeasarc().start()
-        cls.mount = Mount(cls.heasarc.registry, cls.heasarc.resolver)
-        cls.mount.start()
+        super().setUpClass()
         prefix_len = len(PREFIX)
         cls.expected = {p[prefix_len:]: v for p, v in read_manifest().items() if p.startswith(PREFIX)}
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mount.__exit__(None, None, None)
-        cls.heasarc.stop()
-
-    def setUp(self):
-        self.addCleanup(self.mount.check_log)      # the daemon logged nothing unexpected
 
     def row(self, *parts):
         return self.mount.p("numaster", "NGC4151", "exposure_a>=50000", OBSID, *parts)

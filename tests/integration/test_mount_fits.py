@@ -10,7 +10,7 @@ import tempfile
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import LocalHeasarc, Mount  # noqa: E402
+from heasarc_kit import LocalHeasarc, Mount    # noqa: E402
 
 from astropy.io import fits  # noqa: E402
 

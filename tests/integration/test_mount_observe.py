@@ -14,7 +14,7 @@ import unittest
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import LocalHeasarc, Mount, read_manifest  # noqa: E402
+from heasarc_kit import MountedTestCase, read_manifest  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pyvo  # noqa: E402
@@ -42,21 +42,7 @@ def same_column(test, mine, theirs, name):
     test.assertTrue(np.array_equal(a, b), f"{name}: {a!r} != {b!r}")
 
 
-class MountObserve(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.heasarc = LocalHeasarc().start()
-        cls.mount = Mount(cls.heasarc.registry, cls.heasarc.resolver)
-        cls.mount.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mount.__exit__(None, None, None)
-        cls.heasarc.stop()
-
-    def setUp(self):
-        self.addCleanup(self.mount.check_log)
-
+class MountObserve(MountedTestCase):
     def pyvo_table(self, cone_url):
         service = pyvo.dal.SCSService(cone_url)
         return service.search(pos=NGC4151, radius=1.0 * u.deg).to_table()

@@ -11,7 +11,6 @@ is refreshed (`stat DIR/.refresh`), then whole as the new one: never a mix.
 """
 
 import errno
-import hashlib
 import os
 import shutil
 import struct
@@ -23,7 +22,7 @@ import unittest
 import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import DATA_DIR, LocalHeasarc, Mount, read_manifest  # noqa: E402
+from heasarc_kit import DATA_DIR, LocalHeasarc, Mount, read_manifest, sha256_of  # noqa: E402
 
 OBSID = "60001111003"
 TARGET = ("numaster", "NGC4151")
@@ -32,14 +31,6 @@ TIMEOUT = 3
 # What the offline remounts may log: the stale answers they serve, the paths they cannot.
 OFFLINE_LINES = (r" warn remote: serving the stale ",
                  r" warn (lookup|opendir|getattr|open|read): .*Connection refused")
-
-
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read(path):

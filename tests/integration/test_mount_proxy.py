@@ -11,7 +11,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import LocalHeasarc, Mount, read_manifest  # noqa: E402
+from heasarc_kit import LocalHeasarc, Mount, read_manifest    # noqa: E402
 from heasarc_kit.forward_proxy import ForwardProxy  # noqa: E402
 
 ROW = ("numaster", "NGC4151", "60001111003")

@@ -18,7 +18,7 @@ import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import LocalHeasarc, Mount  # noqa: E402
+from heasarc_kit import LocalHeasarc, Mount    # noqa: E402
 
 
 def make_certificate(directory):

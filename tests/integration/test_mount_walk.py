@@ -11,7 +11,7 @@ import unittest
 import warnings
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import LocalHeasarc, Mount  # noqa: E402
+from heasarc_kit import MountedTestCase  # noqa: E402
 
 import pyvo  # noqa: E402
 from astropy.coordinates import SkyCoord, name_resolve  # noqa: E402
@@ -26,21 +26,7 @@ OPS = {"=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a 
        "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 
 
-class MountWalk(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.heasarc = LocalHeasarc().start()
-        cls.mount = Mount(cls.heasarc.registry, cls.heasarc.resolver)
-        cls.mount.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.mount.__exit__(None, None, None)
-        cls.heasarc.stop()
-
-    def setUp(self):
-        self.addCleanup(self.mount.check_log)      # the daemon logged nothing unexpected
-
+class MountWalk(MountedTestCase):
     # -- what pyvo finds ----------------------------------------------------------------------
     def position(self, name):
         # astropy 5.2 takes a list of mirrors; the tutorial's SkyCoord.from_name, pointed here.

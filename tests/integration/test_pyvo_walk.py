@@ -18,7 +18,7 @@ import requests
 from astropy.io.votable import parse as parse_votable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
-from heasarc_kit import SOURCE_DIR, LocalHeasarc  # noqa: E402
+from heasarc_kit import SOURCE_DIR, LocalHeasarc    # noqa: E402
 from local_heasarc import catalog  # noqa: E402
 
 SAMPLES = SOURCE_DIR / "tests" / "data" / "samples"

@@ -11,7 +11,6 @@ loopback in front of the local HEASARC, and heasarcfs mounts with -o archive=<ng
   always Accept-Encoding: identity.
 """
 
-import hashlib
 import os
 import re
 import shutil
@@ -23,21 +22,13 @@ import unittest
 from collections import Counter
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
-from heasarc_kit import LocalHeasarc, Mount, SiteCache, read_manifest  # noqa: E402
+from heasarc_kit import LocalHeasarc, Mount, SiteCache, read_manifest, sha256_of  # noqa: E402
 
 ROW = ("numaster", "NGC4151", "exposure_a>=50000")
 OBSIDS = ("60001111003", "60001111005")
 OBS_DIR = "nustar/data/obs/00/6"
 SLICE = 1 << 20
 RANGE = re.compile(r"^bytes=(\d+)-(\d+)$")
-
-
-def sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class SiteCacheTest(unittest.TestCase):
@@ -72,7 +63,7 @@ class SiteCacheTest(unittest.TestCase):
                     subprocess.run(["cp", "-r", mount.p(*ROW, obsid), destination], check=True, timeout=300)
                     for relative, (size, digest) in self.expected[obsid].items():
                         path = os.path.join(destination, relative)
-                        if os.path.getsize(path) != size or sha256(path) != digest:
+                        if os.path.getsize(path) != size or sha256_of(path) != digest:
                             failures.append(f"{path}: wrong bytes")
             except Exception as error:  # reported below, in the test's thread
                 failures.append(f"mount {index}: {error!r}")

@@ -40,6 +40,11 @@ void ArchiveEngine::promote(Id id) {
   if (auto it = queued_.find(id); it != queued_.end()) it->second.options.priority = vo::Priority::interactive;
 }
 
+unsigned ArchiveEngine::queued_count() const {
+  MutexLock lock(mutex_);
+  return static_cast<unsigned>(queued_.size());
+}
+
 vo::TransferStats ArchiveEngine::stats() const {
   MutexLock lock(mutex_);
   vo::TransferStats stats = stats_;

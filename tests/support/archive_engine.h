@@ -27,6 +27,7 @@ class ArchiveEngine : public vo::TransferEngine {
   void cancel(Id id) override;
   void promote(Id id) override;
   vo::TransferStats stats() const override;
+  unsigned queued_count() const override;
   // Blocks until no transfer is queued or running.
   void wait_idle();
 

@@ -99,6 +99,11 @@ void FakeEngine::promote(Id id) {
   start_queued_locked();
 }
 
+unsigned FakeEngine::queued_count() const {
+  MutexLock lock(mutex_);
+  return static_cast<unsigned>(transfers_.size()) - running_count_;
+}
+
 vo::TransferStats FakeEngine::stats() const {
   MutexLock lock(mutex_);
   vo::TransferStats stats = stats_;

@@ -33,6 +33,7 @@ class FakeEngine : public vo::TransferEngine {
   void cancel(Id id) override;
   void promote(Id id) override;
   vo::TransferStats stats() const override;
+  unsigned queued_count() const override;
 
   struct Info {
     Id id = 0;
