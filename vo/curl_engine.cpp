@@ -82,8 +82,8 @@ class EngineCore {
   explicit EngineCore(const EngineOptions& options)
       : connections_per_host_(std::max(1u, options.connections_per_host)),
         stall_timeout_(options.stall_timeout),
-        down_hosts_(options.down_host_hold),
-        proxies_(options.proxies, options.no_proxy) {
+        proxies_(options.proxies, options.no_proxy),
+        down_hosts_(options.down_host_hold) {
     curl::ensure_global_init();
     settings_.connect_timeout = options.connect_timeout;
     settings_.max_redirects = options.max_redirects;
