@@ -293,8 +293,10 @@ void refuse_fallocate(fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_i
 // cache read-ahead of every reader together) the kernel keeps in flight before making readers
 // wait; its default of 12 would let a few readers starve the rest and cap what the prefetcher
 // can serve in parallel. Splice: replies from a cache file go kernel to kernel. Parallel
-// directory operations: see below.
-void op_init(void*, fuse_conn_info* conn) {
+// directory operations: see below. max_readahead: the kernel takes the smaller of this and the
+// mount's read_ahead_kb, which main raised before this answer (fs/kernel_readahead.h).
+void op_init(void* userdata, fuse_conn_info* conn) {
+  conn->max_readahead = static_cast<unsigned>(static_cast<MountContext*>(userdata)->options.readahead);
   conn->max_background = 64;
   conn->congestion_threshold = 48;
   if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
@@ -303,7 +305,8 @@ void op_init(void*, fuse_conn_info* conn) {
   // them, and one lookup blocked on a hung service (a new target in numaster/) would hold
   // every other lookup in that directory, cached names' revalidation included.
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-  log::debug("init", "max_background 64, congestion_threshold 48, splice " +
+  log::debug("init", "max_readahead " + std::to_string(conn->max_readahead) +
+                         ", max_background 64, congestion_threshold 48, splice " +
                          std::string(conn->want & FUSE_CAP_SPLICE_WRITE ? "on" : "off") + ", parallel dirops " +
                          std::string(conn->want & FUSE_CAP_PARALLEL_DIROPS ? "on" : "off"));
 }

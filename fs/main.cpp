@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "fs/cli.h"
 #include "fs/fuse_notifier.h"
 #include "fs/fuse_ops.h"
+#include "fs/kernel_readahead.h"
 #include "fs/mount_context.h"
 #include "fs/options.h"
 
@@ -71,11 +73,25 @@ int serve(const hfs::fs::MountOptions& options, hfs::fs::MountContext& context, 
     // A mount point /dev/fd/N is a /dev/fuse descriptor a privileged helper opened and mounted
     // (mount.fuse3 -o drop_privileges, a container runtime): libfuse serves it as it is and
     // leaves the unmount to whoever mounted it.
+    // The mount point as /proc/self/mountinfo will show it, resolved before it is ours (a
+    // stat of our own root from this thread, once mounted, would wait for this very loop).
+    std::error_code unresolved;
+    const auto resolved_mountpoint = std::filesystem::canonical(options.mountpoint, unresolved).string();
     if (fuse_session_mount(session, options.mountpoint.c_str()) != 0) {
       hfs::log::error("main", "could not mount on " + options.mountpoint);
     } else {
       fuse_daemonize(options.foreground ? 1 : 0);
       if (!options.foreground) hfs::log::use_syslog("heasarcfs");
+      // Not for /dev/fd/N: whoever mounted it owns the mount point (and its tuning).
+      const bool mounted_by_us = options.mountpoint.rfind("/dev/fd/", 0) != 0;
+      if (options.readahead != hfs::fs::kKernelDefaultReadahead && mounted_by_us && !unresolved) {
+        try {
+          hfs::fs::set_kernel_readahead(resolved_mountpoint, options.readahead);
+          hfs::log::debug("main", "kernel read-ahead " + std::to_string(options.readahead / 1024) + " KiB");
+        } catch (const hfs::Error& error) {
+          hfs::log::info("main", std::string("the kernel's read-ahead stays at 128 KiB: ") + error.what());
+        }
+      }
       try {
         hfs::fs::start_mount_context(context);
         // Changed nodes are told to the kernel through the session (fs/kernel_notifier.h);

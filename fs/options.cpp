@@ -117,6 +117,12 @@ void apply_option(MountOptions& options, const std::string& option) {
     if (ec != std::errc() || end != text.data() + text.size() || count == 0 || count > 64)
       bad_option("option 'connections': '" + text + "' is not a number of connections (1..64)");
     options.connections = count;
+  } else if (key == "readahead") {
+    const auto& text = require_value();
+    auto size = parse_size(text);
+    if (!size || *size < 4096 || *size > (64ull << 20))
+      bad_option("option 'readahead': '" + text + "' is not a size from 4K to 64M");
+    options.readahead = *size;
   } else if (key == "archive") {
     options.archive = parse_archive_source(require_value());
   } else if (key == "proxy") {
@@ -342,6 +348,8 @@ std::string usage_text(std::string_view program) {
          "  radius=ANGLE       default cone radius, e.g. 30arcsec, 5arcmin, 1deg (default 1deg)\n"
          "  timeout=SECONDS    deadline of one remote operation (default 60)\n"
          "  connections=N      HTTP connections per host, reads and listings together (default 8)\n"
+         "  readahead=SIZE     the kernel's read-ahead for the mount, e.g. 128K, 1M (default 1M;\n"
+         "                     needs root, else the kernel's 128K stays)\n"
          "  archive=SOURCE     where archive listings and bytes come from (VO queries always go to\n"
          "                     the services): DIR, a local copy of /FTP/ (SciServer: /FTP); s3, the\n"
          "                     AWS open-data bucket nasa-heasarc; s3:ENDPOINT, another S3 endpoint\n"

@@ -26,6 +26,11 @@ def _files(paths: list[str]) -> list[str]:
     return out
 
 
+def drop_file(path: str) -> None:
+    """Drops one file's pages (fdatasync + POSIX_FADV_DONTNEED), leaving the rest cached."""
+    _fadvise_dontneed(path)
+
+
 def _fadvise_dontneed(path: str) -> None:
     try:
         fd = os.open(path, os.O_RDONLY)
