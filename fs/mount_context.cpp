@@ -118,6 +118,7 @@ MountStats collect_mount_stats(const MountContext& context) {
   if (context.fetcher) stats.fetcher = context.fetcher->stats();
   if (context.store) stats.store = context.store->stats();
   stats.errors = context.errors.snapshot();
+  if (context.filesystem) stats.nodes = context.filesystem->node_count();
   return stats;
 }
 

@@ -97,6 +97,7 @@ std::string mount_stats_json(const MountStats& stats) {
   root.add("reads", reads.str());
   root.add("errors", errors.str());
   root.add("connections", connections.str());
+  root.add("nodes", stats.nodes);
   return root.str() + "\n";
 }
 

@@ -14,6 +14,8 @@
 //                       failed, retries, direct_reads (around the cache), collapsed_waits
 //   errors              replies: FUSE requests answered with an error; by_errno: {"EIO": n, ...}
 //   connections         per scheme://host:port: running (connections in use) and queued
+//   nodes               nodes the filesystem holds (Filesystem::node_count: kernel-referenced
+//                       ones, open files, the most recent unreferenced ones)
 #pragma once
 
 #include <string>
@@ -31,6 +33,7 @@ struct MountStats {
   cache::FetcherStats fetcher;
   cache::StoreStats store;
   std::map<int, std::uint64_t> errors;  // errno -> replies
+  std::uint64_t nodes = 0;
 };
 
 std::string mount_stats_json(const MountStats& stats);

@@ -111,13 +111,28 @@ std::string cone_search_url(const std::string& service_url, const SkyPosition& p
   return append_query(service_url, query);
 }
 
-ConeResult parse_cone_result(const VoDocument& document) {
+namespace {
+
+const VoTableData& results_of(const VoDocument& document) {
   if (document.query_status() == "ERROR") {
     throw Error(EIO, "cone search failed: " + document.query_status_message());
   }
   const VoTableData* table = document.results_table();
   if (!table) throw Error(EPROTO, "cone search: no TABLE at the service's answer");
-  return ConeResult{*table, find_datalink_service(document)};
+  return *table;
+}
+
+}  // namespace
+
+ConeResult parse_cone_result(const VoDocument& document) {
+  return ConeResult{results_of(document), find_datalink_service(document)};
+}
+
+ConeResult parse_cone_result(VoDocument&& document) {
+  // The table is part of `document`, which is the caller's to consume: not const.
+  auto& table = const_cast<VoTableData&>(results_of(document));
+  auto datalink = find_datalink_service(document);
+  return ConeResult{std::move(table), std::move(datalink)};
 }
 
 std::optional<std::string> datalink_url_for_row(const ConeResult& result, std::size_t row) {

@@ -41,6 +41,8 @@ std::string cone_search_url(const std::string& service_url, const SkyPosition& p
 
 // Throws hfs::Error(EIO) naming the service's message when QUERY_STATUS is ERROR.
 ConeResult parse_cone_result(const VoDocument& document);
+// The same, moving the rows out of the document instead of copying them.
+ConeResult parse_cone_result(VoDocument&& document);
 
 // The DataLink request URL for one row, as pyvo's getdatalink() builds it: the service's
 // accessURL + the inputs with a value (ref -> the row's value of the FIELD with that ID, else the

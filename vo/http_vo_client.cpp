@@ -83,7 +83,8 @@ class HttpVoClient final : public VoClient {
     request.answer_kind = "cone search";
     request.call = call;
     auto response = perform(request);
-    return with_url_context(request.url, [&] { return parse_cone_result(parse_votable(response.body)); });
+    return with_url_context(request.url,
+                            [&] { return parse_cone_result(parse_votable_in_place(std::move(response.body))); });
   }
 
   std::vector<DataLink> datalinks(const ConeResult& result, std::size_t row, const CallContext& call) override {

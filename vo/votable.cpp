@@ -37,9 +37,10 @@ bool is(const pugi::xml_node& node, std::string_view name) {
 
 std::string attribute(const pugi::xml_node& node, const char* name) { return node.attribute(name).value(); }
 
-// All character data directly inside node (comments may split it, CDATA may hold it).
+// All character data directly inside node (comments may split it, CDATA may hold it). With
+// parse_embed_pcdata the character data before the first child is the element's own value.
 std::string text_of(const pugi::xml_node& node) {
-  std::string text;
+  std::string text = node.value();
   for (const auto& child : node.children()) {
     if (child.type() == pugi::node_pcdata || child.type() == pugi::node_cdata) text += child.value();
   }
@@ -291,9 +292,9 @@ const VoTableData* VoDocument::results_table() const {
   return nullptr;
 }
 
-VoDocument parse_votable(std::string_view xml) {
-  pugi::xml_document tree;
-  auto parsed = tree.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_auto);
+namespace {
+
+VoDocument read_document(const pugi::xml_document& tree, const pugi::xml_parse_result& parsed, std::size_t size) {
   if (!parsed) {
     fail(std::string("malformed XML (") + parsed.description() + ") at byte " + std::to_string(parsed.offset));
   }
@@ -301,7 +302,26 @@ VoDocument parse_votable(std::string_view xml) {
   if (!root || local_name(root) != "VOTABLE") {
     fail(std::string("no VOTABLE root element (found <") + (root ? root.name() : "nothing") + ">) at byte 0");
   }
-  return Parser(xml.size()).read(root);
+  return Parser(size).read(root);
+}
+
+// parse_embed_pcdata: a TD's text is stored in the TD element itself, not in a child node of
+// its own (pugixml's nodes are 64 bytes each: half of the tree of a TABLEDATA answer).
+constexpr unsigned kParseOptions = pugi::parse_default | pugi::parse_embed_pcdata;
+
+}  // namespace
+
+VoDocument parse_votable(std::string_view xml) {
+  pugi::xml_document tree;
+  auto parsed = tree.load_buffer(xml.data(), xml.size(), kParseOptions, pugi::encoding_auto);
+  return read_document(tree, parsed, xml.size());
+}
+
+VoDocument parse_votable_in_place(std::string&& xml) {
+  std::string buffer = std::move(xml);
+  pugi::xml_document tree;
+  auto parsed = tree.load_buffer_inplace(buffer.data(), buffer.size(), kParseOptions, pugi::encoding_auto);
+  return read_document(tree, parsed, buffer.size());
 }
 
 }  // namespace hfs::vo

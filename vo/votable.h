@@ -107,5 +107,8 @@ struct VoDocument {
 // FIELDs, a TR with more TDs than FIELDs, FITS or external streams, ...). The rows it builds are
 // bounded by the size of the document, whatever its declared arraysizes.
 VoDocument parse_votable(std::string_view xml);
+// The same, parsing in the caller's buffer (pugixml's load_buffer_inplace) instead of a copy of
+// it: a 64 MiB answer costs 64 MiB less while it is parsed. `xml` is consumed.
+VoDocument parse_votable_in_place(std::string&& xml);
 
 }  // namespace hfs::vo

@@ -131,6 +131,56 @@ void add_field(pugi::xml_node table, const VoField& field, const std::string& id
     node.append_child("VALUES").append_attribute("null").set_value(xml_text(*field.null_value).c_str());
 }
 
+// Character data as pugixml writes it (format_default): & < > escaped, and the control
+// characters other than tab, LF and CR (xml_text leaves none) as character references.
+void append_pcdata(std::string& out, std::string_view text) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else if (byte < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      out += "&#";
+      out += static_cast<char>('0' + byte / 10);
+      out += static_cast<char>('0' + byte % 10);
+      out += ';';
+    } else {
+      out += c;
+    }
+  }
+}
+
+// The rows, one TR per line and one TD per line below it, as pugixml's format_indent |
+// format_no_empty_element_tags writes them with `indent` before each TR. Written as text, not
+// as a tree: pugixml's nodes cost 64 bytes each, two per cell (the TD and its text), which made
+// the .results.vot of a 64 MiB answer cost half a GiB while it was written.
+void append_rows(std::string& out, const VoTableData& table, const std::vector<std::size_t>& row_indices,
+                 const std::string& indent) {
+  const std::string td_indent = indent + " ";
+  for (std::size_t index : row_indices) {
+    const VoRow& row = table.rows.at(index);
+    if (table.fields.empty()) {
+      out += indent + "<TR></TR>\n";
+      continue;
+    }
+    out += indent + "<TR>\n";
+    for (std::size_t c = 0; c < table.fields.size(); ++c) {
+      out += td_indent + "<TD>";
+      if (c < row.size() && row[c]) append_pcdata(out, xml_text(*row[c]));
+      else if (table.fields[c].null_value) append_pcdata(out, xml_text(*table.fields[c].null_value));
+      out += "</TD>\n";
+    }
+    out += indent + "</TR>\n";
+  }
+}
+
+// Stands for the rows in the tree; every '<' of a text or an attribute is escaped, so the
+// written document holds this text once, at its place.
+constexpr std::string_view kRowsMark = "<!--rows-->\n";
+
 struct StringWriter final : pugi::xml_writer {
   std::string out;
   void write(const void* data, std::size_t size) override { out.append(static_cast<const char*>(data), size); }
@@ -162,15 +212,7 @@ std::string write_votable(const VoTableData& table, const std::vector<std::size_
     add_field(table_node, table.fields[i], id != ids.by_field.end() ? id->second : std::string());
   }
   auto rows = table_node.append_child("DATA").append_child("TABLEDATA");
-  for (std::size_t index : row_indices) {
-    const VoRow& row = table.rows.at(index);
-    auto tr = rows.append_child("TR");
-    for (std::size_t c = 0; c < table.fields.size(); ++c) {
-      auto td = tr.append_child("TD");
-      if (c < row.size() && row[c]) set_text(td, *row[c]);
-      else if (table.fields[c].null_value) set_text(td, *table.fields[c].null_value);
-    }
-  }
+  if (!row_indices.empty()) rows.append_child(pugi::node_comment).set_value("rows");
 
   if (datalink) {
     auto service = root.append_child("RESOURCE");
@@ -188,7 +230,13 @@ std::string write_votable(const VoTableData& table, const std::vector<std::size_
 
   StringWriter writer;
   document.save(writer, " ", pugi::format_indent | pugi::format_no_empty_element_tags, pugi::encoding_utf8);
-  return writer.out;
+  if (row_indices.empty()) return writer.out;
+  const std::size_t mark = writer.out.find(kRowsMark);
+  const std::size_t line = writer.out.rfind('\n', mark) + 1;
+  std::string out = writer.out.substr(0, line);
+  append_rows(out, table, row_indices, writer.out.substr(line, mark - line));
+  out.append(writer.out, mark + kRowsMark.size());
+  return out;
 }
 
 }  // namespace hfs::vo

@@ -5,6 +5,7 @@
 VOTable 1.4 with its INFOs, FIELD attributes in Xamin's order, rows sorted by distance
 (Search_Offset in arcmin with showoffsets) and the adhoc:service DataLink block; a bad
 parameter is an error VOTable with status 200, as Xamin answers (tests/data/samples).
+The `cone_body_bytes` knob pads an answer with synthetic rows to an exact size (`_pad`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ VOTABLE_CT = "text/xml;content=x-votable"      # what Xamin's cone search answer
 
 
 def handle(req: Request) -> None:
-    status, ctype, out = cone_search(req.app.catalog, req.app.base_url, req.params)
+    status, ctype, out = cone_search(req.app.catalog, req.app.base_url, req.params,
+                                     pad_to=req.knobs.get("cone_body_bytes", 0))
     req.reply.respond(status, ctype, out)
 
 
@@ -71,8 +73,9 @@ def _field_col(f, table) -> Col:
     return Col(f.name, f.datatype, arraysize, ID=ID, attrs=attrs, description=f.description)
 
 
-def cone_search(catalog, base_url: str, query_params: list[tuple[str, str]]):
-    """GET /xamin/vo/cone?showoffsets&table=<t>&&RA=&DEC=&SR=&VERB= (and coneGet.pl)."""
+def cone_search(catalog, base_url: str, query_params: list[tuple[str, str]], pad_to: int = 0):
+    """GET /xamin/vo/cone?showoffsets&table=<t>&&RA=&DEC=&SR=&VERB= (and coneGet.pl).
+    pad_to > 0: an answer with rows is padded to exactly that many bytes (see `_pad`)."""
     p = _params_ci(query_params)
     table_name = p.get("TABLE", "")
     if not table_name:
@@ -150,7 +153,34 @@ def cone_search(catalog, base_url: str, query_params: list[tuple[str, str]]):
  </RESOURCE>
 </VOTABLE>
 """
-    return 200, VOTABLE_CT, body.encode("utf-8")
+    out = body.encode("utf-8")
+    if pad_to > len(out) and rows:
+        key = next(i for i, f in enumerate(fields) if f.name == table.key)
+        out = _pad(out, cols, rows[0], key, pad_to)
+    return 200, VOTABLE_CT, out
+
+
+_PAD_MARK = "PAD000000000000"
+
+
+def _pad(out: bytes, cols: list, template: list, key: int, size: int) -> bytes:
+    """`out` with copies of the row `template` (its key cell PAD<12 digits>, distinct) and then
+    blanks inserted before </TABLEDATA>, exactly `size` bytes long (size > len(out)). The key
+    column holds text (obsid, as in every HEASARC master table)."""
+    line = list(template)
+    line[key] = _PAD_MARK
+    indent = "    "
+    text = tabledata(cols, [line], indent=indent)    # <TABLEDATA>, the row, </TABLEDATA>
+    row = text[len(f"{indent}<TABLEDATA>\n"):-len(f"\n{indent}</TABLEDATA>")].encode("utf-8")
+    head, tail = row.split(_PAD_MARK.encode(), 1)
+    row_bytes = 1 + len(row)          # "\n" + the row
+    at = out.rindex(b"\n    </TABLEDATA>")
+    count, blanks = divmod(size - len(out), row_bytes)
+    parts = [out[:at]]
+    parts.extend(b"\n" + head + b"PAD%012d" % i + tail for i in range(count))
+    parts.append(b" " * blanks)
+    parts.append(out[at:])
+    return b"".join(parts)
 
 
 def _fmt(x: float) -> str:

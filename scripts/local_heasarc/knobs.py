@@ -21,6 +21,10 @@ Knobs are settable at start (command-line flags) and while running (control endp
                       1000 as AWS); smaller pages make clients follow continuation tokens
   archive_validators  bool  false: the archive's answers carry no ETag and no Last-Modified
                       (a server or proxy without validators: only sizes tell versions apart)
+  cone_body_bytes  int  0 = off; N: every cone-search answer with at least one row is padded
+                      with synthetic rows (copies of its first row, keys PAD<n>) and
+                      whitespace to exactly N bytes (an answer already longer is sent as is):
+                      answers of a chosen size around the body cap (test_mount_memory.py)
 
 The request log records every request but the control ones, as JSON objects:
   {"time", "method", "path" (with query), "range", "status", "bytes" (body bytes sent),
@@ -50,6 +54,7 @@ DEFAULTS = {
     "datalink_directory_content_type": "directory",
     "s3_page_keys": 1000,
     "archive_validators": True,
+    "cone_body_bytes": 0,
 }
 
 
@@ -113,6 +118,13 @@ def _validate(name: str, value):
         v = _integer(name, value)
         if not 1 <= v <= 1000:
             raise KnobError(f"{name} must be in 1..1000")
+        return v
+    if name == "cone_body_bytes":
+        if value is None:
+            return 0
+        v = _integer(name, value)
+        if v < 0:
+            raise KnobError(f"{name} must be >= 0")
         return v
     if name == "archive_validators":
         if value is None:

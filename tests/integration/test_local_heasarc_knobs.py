@@ -17,6 +17,7 @@ import sys
 import time
 import unittest
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
@@ -231,12 +232,46 @@ class Faults(Base):
 
     def test_bad_knobs_are_refused(self):
         for payload in ({"fault": "explode"}, {"nope": 1}, {"latency_ms": -1},
-                        {"fault_path": "("}, {"fault_probability": 2}):
+                        {"fault_path": "("}, {"fault_probability": 2}, {"cone_body_bytes": -1},
+                        {"cone_body_bytes": "big"}):
             req = urllib.request.Request(H.control + "knobs", data=json.dumps(payload).encode(),
                                          method="POST")
             with self.assertRaises(urllib.error.HTTPError) as cm:
                 urllib.request.urlopen(req, timeout=10)
             self.assertEqual(cm.exception.code, 400)
+
+
+class ConeBodyBytes(Base):
+    CONE = ("/xamin/vo/cone?showoffsets&table=numaster&&RA=182.63573&DEC=39.40584&SR=1.0&VERB=2")
+
+    def rows(self, body: bytes) -> list:
+        ns = "{http://www.ivoa.net/xml/VOTable/v1.3}"
+        return [[td.text for td in tr] for tr in ET.fromstring(body).iter(ns + "TR")]
+
+    def test_pads_a_cone_answer_to_exactly_n_bytes(self):
+        status, _, plain = get(self.CONE)
+        self.assertEqual(status, 200)
+        real = self.rows(plain)
+        self.assertTrue(real)
+        for size in (len(plain) + 1, len(plain) + 1000, 1 << 20):
+            H.set_knobs(cone_body_bytes=size)
+            status, headers, body = get(self.CONE)
+            self.assertEqual((status, len(body), int(headers["Content-Length"])), (200, size, size))
+            rows = self.rows(body)   # well-formed, the real rows first, then PAD<n> copies of the first
+            self.assertEqual(rows[:len(real)], real)
+            pads = rows[len(real):]
+            if size < len(plain) + 1000:      # too little for a row: blanks only
+                self.assertEqual(pads, [])
+                continue
+            self.assertTrue(pads)
+            key = pads[0].index("PAD000000000000")   # obsid
+            self.assertEqual([f"PAD{i:012d}" for i in range(len(pads))], [r[key] for r in pads])
+            for r in pads:
+                self.assertEqual(r[:key] + r[key + 1:], real[0][:key] + real[0][key + 1:])
+        # An answer already longer is sent as it is; 0 is off.
+        for size in (len(plain) - 1, 0):
+            H.set_knobs(cone_body_bytes=size)
+            self.assertEqual(get(self.CONE)[2], plain)
 
 
 class Proxy(Base):

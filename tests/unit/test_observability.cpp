@@ -158,11 +158,13 @@ BOOST_AUTO_TEST_CASE(stats_json_has_every_counter) {
   stats.fetcher.block_hits = 7;
   stats.fetcher.block_misses = 5;
   stats.errors = {{EIO, 2}, {ENODATA, 1}};
+  stats.nodes = 12345;
   auto json = fs::mount_stats_json(stats);
   for (const char* expected :
        {"\"uptime_seconds\": 1.500", "\"started\": 3", "\"bytes_fetched\": 1000", "\"bytes_in_flight\": 42",
         "\"hits\": 7", "\"misses\": 5", "\"block_size\": 65536", "\"replies\": 3", "\"EIO\": 2", "\"ENODATA\": 1",
-        "\"http://127.0.0.1:8080\": {\"running\": 2, \"queued\": 1}", "\"https://a\\\"b\": {\"running\": 0"})
+        "\"http://127.0.0.1:8080\": {\"running\": 2, \"queued\": 1}", "\"https://a\\\"b\": {\"running\": 0",
+        "\"nodes\": 12345"})
     BOOST_TEST(json.find(expected) != std::string::npos, expected << " in " << json);
 }
 
