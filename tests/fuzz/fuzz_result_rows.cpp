@@ -2,7 +2,8 @@
 // rows of tab-separated cells, "\x01" for NULL) and a filter: naming the rows must give every row
 // exactly one distinct name that is a usable file name (1..255 bytes, no '/' or NUL, not "." or
 // "..", never ".results.csv"); filtering returns rows of the table; the CSV has one record per
-// row plus the header (records counted outside quotes).
+// row plus the header (records counted outside quotes); the .results.vot of the chosen rows
+// parses back as a VOTable with as many fields and rows (bytes XML cannot hold are replaced).
 #include <cstddef>
 #include <cstdint>
 #include <set>
@@ -12,6 +13,7 @@
 
 #include "common/error.h"
 #include "fs/result_rows.h"
+#include "vo/votable.h"
 
 namespace {
 
@@ -84,5 +86,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
   }
   if (csv_records(hfs::fs::results_csv(rows, chosen)) != chosen.size() + 1) __builtin_trap();
+  const auto document = hfs::vo::parse_votable(hfs::fs::results_votable(rows, chosen));
+  const auto* table = document.results_table();
+  if (!table || table->rows.size() != chosen.size() || table->fields.size() != rows.cone.table.fields.size())
+    __builtin_trap();
   return 0;
 }
