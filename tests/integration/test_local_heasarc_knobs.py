@@ -214,6 +214,12 @@ class Faults(Base):
         # Binomial(200, 0.25): mean 50, sd 6.1; these bounds are 5 sd away.
         self.assertTrue(20 <= statuses.count(503) <= 80, statuses.count(503))
         self.assertEqual(statuses.count(503) + statuses.count(200), 200)
+        # The server logs a request once its answer is sent, so the last of the 200 may land
+        # just after the client has it: clear the log only when all 200 are in it.
+        deadline = time.monotonic() + 30
+        while len(H.requests_for(re.escape(small) + "$")) < 200 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(len(H.requests_for(re.escape(small) + "$")), 200)
         H.clear_log()
         H.set_knobs(fault="mix", fault_probability=1)
         for _ in range(40):
@@ -397,30 +403,8 @@ class Proxy(Base):
         self.assertEqual(get(OBS_DIR + "?C=N;O=D")[0], 200)
         self.assertEqual(get("/icons/folder.gif")[0], 200)
 
-    def test_throughput(self):
-        size = FILES[BIG][0]
-        reps = max(1, min(20, (256 << 20) // max(size, 1)))
-        c = conn()
-        buf = bytearray(1 << 20)
-        best = 0.0
-        for _ in range(2):
-            t0 = time.monotonic()
-            total = 0
-            for _ in range(reps):
-                c.request("GET", BIG)
-                r = c.getresponse()
-                while True:
-                    n = r.readinto(buf)
-                    if not n:
-                        break
-                    total += n
-            took = time.monotonic() - t0
-            best = max(best, total / took / 1e6)
-        c.close()
-        print(f"  proxy throughput: {best:.0f} MB/s ({reps} x {size} bytes)", file=sys.stderr)
-        if size * reps < (32 << 20):
-            self.skipTest(f"files too small to measure throughput ({size} bytes)")
-        self.assertGreaterEqual(best, 200.0)
+    # The server's throughput is the benchmark's business (scripts/bench, case `ceiling`: 1, 8
+    # and 16 parallel range GETs against the per-connection cap), not a timed test's.
 
 
 class RequestLog(Base):
