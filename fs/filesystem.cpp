@@ -296,9 +296,11 @@ std::shared_ptr<const Node> Filesystem::lookup_in_archive(const Node& parent, co
   if (!entry) throw Error(ENOENT, "no entry '" + name + "' in " + *url);
   Node child = archive_child(parent, *entry);
   if (auto file = std::get_if<ArchiveFileNode>(&child.data); file && !file->object) {
-    // The directory's parallel stat missed this file: ask once more, alone, and let its
-    // error (ENOENT, ETIMEDOUT, ...) be the lookup's.
-    file->object = remote_->stat(entry->url, call);
+    // The listing lacks this file's size (its lookup failed, or the file is beyond the
+    // listing's first ones): RemoteView::size_of asks for it (with the directory's other
+    // failed sizes, once per `ls -l`) or answers a failure remembered moments ago; its error
+    // (ENOENT, ETIMEDOUT, ...) is the lookup's.
+    file->object = remote_->size_of(listing, *entry, call);
     if (file->object->mtime) file->mtime = file->object->mtime;
   }
   return intern(parent.ino, name, std::move(child), true);

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_set>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -48,7 +49,12 @@ const ArchiveEntry* ArchiveListing::find(const std::string& name) const {
 
 RemoteView::RemoteView(std::shared_ptr<vo::VoClient> vo, std::shared_ptr<vo::ArchiveClient> archive, RemoteTtls ttls,
                        unsigned max_parallel_stats)
-    : vo_(std::move(vo)), archive_(std::move(archive)), ttls_(ttls), max_parallel_stats_(max_parallel_stats) {}
+    : vo_(std::move(vo)),
+      archive_(std::move(archive)),
+      ttls_(ttls),
+      max_parallel_stats_(max_parallel_stats),
+      failed_stats_(4096, ttls.memo_clock),
+      timed_out_dirs_(1024, ttls.memo_clock) {}
 
 std::int64_t RemoteView::now_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(persistence_.clock().time_since_epoch()).count();
@@ -263,6 +269,7 @@ std::shared_ptr<const ArchiveListing> RemoteView::refresh_listing(const std::str
 }
 
 void RemoteView::invalidate_listing(const std::string& dir_url) {
+  MutexLock lock(listing_update_mutex_);
   listings_.erase(dir_url);
   if (persistence_.store) persistence_.store->erase(record_key("listing", dir_url));
 }
@@ -327,51 +334,171 @@ std::shared_ptr<const ArchiveListing> RemoteView::listing_answer(const std::stri
                                " looked up now, the others on their first lookup");
       file_urls.resize(kMaxSizesPerListing);
     }
-    // The caller's deadline, never longer than stat_fan_out, and ending a little before it (a
-    // tenth of the time left, at most 0.5 s): a listing whose HEADs hang is then still
-    // answered, its sizes unknown, within the deadline of its caller and of the calls that
-    // wait on it (a follower that came just after has barely more time).
-    const auto now = SteadyClock::now();
-    auto fan_out_end = call.deadline;
-    if (fan_out_end != SteadyClock::time_point::max() && fan_out_end > now)
-      fan_out_end -= std::min<SteadyClock::duration>((fan_out_end - now) / 10, std::chrono::milliseconds(500));
-    CallContext fan_out = call;
-    fan_out.deadline = std::min(fan_out_end, now + ttls_.stat_fan_out);
-    auto stats = archive_->stat_many(file_urls, max_parallel_stats_, fan_out);
+    auto stats = archive_->stat_many(file_urls, max_parallel_stats_, fan_out_call(call));
     // Sizes that failed because the caller was interrupted say nothing about the server: an
     // interrupted listing is not cached (a deadline that passed is: its sizes failed).
     if (call.cancelled()) throw Error(EINTR, "size lookups in " + dir_url + ": interrupted");
     const std::int64_t listed_at = now_ms();
-    std::size_t next = 0, failed = 0;
-    std::string first_failure;
+    std::size_t next = 0;
+    FanOutFailures failures;
     for (auto& entry : listing->entries) {
       if (entry.is_dir) continue;
       if (next == stats.size()) break;  // beyond the cap: looked up alone when first asked for
-      auto& result = stats.at(next++);
-      if (result.info) {
-        entry.object = result.info;
-        entry.object->listed_at = listed_at;
-        if (result.info->mtime) entry.mtime = result.info->mtime;
-      } else {
-        entry.stat_errno = result.errnum ? result.errnum : EIO;
-        entry.stat_error = result.message;
-        failed_stats_.put(entry.url, {entry.stat_errno, entry.stat_error}, ttls_.failed_stat);
-        if (failed++ == 0) first_failure = entry.url + ": " + result.message;
-      }
+      apply_size(entry, stats.at(next++), listed_at, failures);
     }
-    if (failed > 0)
-      log::warn("archive", std::to_string(failed) + " of " + std::to_string(stats.size()) + " sizes in " + dir_url +
-                               " unknown (their lookups fail for " + std::to_string(ttls_.failed_stat.count()) +
-                               " s), first: " + first_failure);
+    if (failures.failed > 0)
+      log::warn("archive", std::to_string(failures.failed) + " of " + std::to_string(stats.size()) + " sizes in " +
+                               dir_url + " unknown (their lookups fail for " +
+                               std::to_string(ttls_.failed_stat.count()) + " s), first: " + failures.first);
+    note_fan_out(dir_url, failures);
     return std::shared_ptr<const ArchiveListing>(std::move(listing));
   };
   return cached<Listing>(listings_, listings_flight_, dir_url, persisted, call, fetch, force);
 }
 
-vo::ObjectInfo RemoteView::stat(const std::string& url, const CallContext& call) {
-  if (auto failure = failed_stats_.get(url))
-    throw RememberedFailure(failure->first, failure->second + " (failed moments ago; not asked again for " +
-                                                std::to_string(ttls_.failed_stat.count()) + " s)");
+CallContext RemoteView::fan_out_call(const CallContext& call) const {
+  // The caller's deadline, never longer than stat_fan_out, and ending a little before it (a
+  // tenth of the time left, at most 0.5 s): a directory whose HEADs hang is then still
+  // answered, its sizes unknown, within the deadline of its caller and of the calls that wait
+  // on it (a follower that came just after has barely more time).
+  const auto now = SteadyClock::now();
+  auto end = call.deadline;
+  if (end != SteadyClock::time_point::max() && end > now)
+    end -= std::min<SteadyClock::duration>((end - now) / 10, std::chrono::milliseconds(500));
+  CallContext fan_out = call;
+  fan_out.deadline = std::min(end, now + ttls_.stat_fan_out);
+  return fan_out;
+}
+
+void RemoteView::apply_size(ArchiveEntry& entry, const vo::ArchiveClient::StatResult& result, std::int64_t listed_at,
+                            FanOutFailures& failures) {
+  if (result.info) {
+    entry.object = result.info;
+    entry.object->listed_at = listed_at;
+    if (result.info->mtime) entry.mtime = result.info->mtime;
+    entry.stat_errno = 0;
+    entry.stat_error.clear();
+    return;
+  }
+  entry.stat_errno = result.errnum ? result.errnum : EIO;
+  entry.stat_error = result.message;
+  failed_stats_.put(entry.url, {entry.stat_errno, entry.stat_error}, ttls_.failed_stat);
+  if (failures.failed++ == 0) failures.first = entry.url + ": " + result.message;
+  if (entry.stat_errno == ETIMEDOUT) failures.timed_out = true;
+}
+
+void RemoteView::note_fan_out(const std::string& dir_url, const FanOutFailures& failures) {
+  // A HEAD that ran out of time says the directory's server hangs: its other files are not
+  // asked for meanwhile either (those beyond the listing's first kMaxSizesPerListing, each of
+  // which would otherwise cost its lookup a whole deadline).
+  if (failures.timed_out)
+    timed_out_dirs_.put(dir_url,
+                        "size lookups in " + dir_url + " timed out moments ago (first: " + failures.first + ")",
+                        ttls_.failed_stat);
+}
+
+vo::ObjectInfo RemoteView::size_of(const std::shared_ptr<const ArchiveListing>& listing, const ArchiveEntry& entry,
+                                   const CallContext& call) {
+  const std::string& dir_url = listing->url;
+  const std::string not_again = "; not asked again for " + std::to_string(ttls_.failed_stat.count()) + " s";
+  if (auto failure = failed_stats_.get(entry.url))
+    throw RememberedFailure(failure->first, failure->second + " (failed moments ago" + not_again + ")");
+  if (auto timed_out = timed_out_dirs_.get(dir_url))
+    throw RememberedFailure(ETIMEDOUT, entry.url + ": " + *timed_out + not_again);
+  // Beyond the listing's first kMaxSizesPerListing files: never looked up, asked for alone.
+  if (entry.stat_errno == 0) return stat_alone(dir_url, entry.url, call);
+  auto answers = sizes_flight_.run(dir_url, call, [&] { return ask_failed_sizes_again(listing, entry, call); });
+  auto answer = answers->find(entry.url);
+  // Not among the sizes the fan-out it waited for asked (its memo expired just after that
+  // one started, or the listing was replaced meanwhile): alone, at most one request.
+  if (answer == answers->end()) return stat_alone(dir_url, entry.url, call);
+  if (answer->second.info) return *answer->second.info;
+  throw RememberedFailure(
+      answer->second.errnum ? answer->second.errnum : EIO,
+      answer->second.message + " (asked again with the other unknown sizes in " + dir_url + not_again + ")");
+}
+
+RemoteView::SizeAnswers RemoteView::ask_failed_sizes_again(const std::shared_ptr<const ArchiveListing>& listing,
+                                                           const ArchiveEntry& wanted, const CallContext& call) {
+  const std::string& dir_url = listing->url;
+  // The newest version of the listing (an earlier fan-out may have found sizes since the
+  // caller read it); the caller's when the cache no longer has one.
+  auto cached = listings_.get_stale(dir_url);
+  const std::shared_ptr<const ArchiveListing> base = cached ? *cached : listing;
+  auto answers = std::make_shared<std::unordered_map<std::string, vo::ArchiveClient::StatResult>>();
+  // The wanted file first, then every other file whose lookup failed and is not remembered
+  // now. Only files whose lookup failed are asked (at most the listing's first
+  // kMaxSizesPerListing, the others are never looked up in bulk).
+  std::vector<std::string> urls;
+  std::unordered_set<std::string> considered;
+  auto consider = [&](const std::string& url, const std::optional<vo::ObjectInfo>& object, int stat_errno) {
+    if (!considered.insert(url).second) return;
+    if (object) {
+      if (url == wanted.url) (*answers)[url].info = object;
+      return;
+    }
+    if (stat_errno == 0 && url != wanted.url) return;
+    if (auto failure = failed_stats_.get(url)) {
+      if (url == wanted.url) (*answers)[url] = {std::nullopt, failure->first, failure->second};
+      return;
+    }
+    urls.push_back(url);
+  };
+  const ArchiveEntry* in_base = base->find(wanted.name);
+  if (in_base && in_base->url == wanted.url) consider(wanted.url, in_base->object, in_base->stat_errno);
+  else consider(wanted.url, std::nullopt, wanted.stat_errno);
+  for (const auto& entry : base->entries)
+    if (!entry.is_dir && urls.size() < kMaxSizesPerListing) consider(entry.url, entry.object, entry.stat_errno);
+  if (urls.empty()) return answers;
+
+  call.throw_if_ended("size lookups in " + dir_url);
+  auto stats = archive_->stat_many(urls, max_parallel_stats_, fan_out_call(call));
+  // An interrupted call remembers nothing: its failures say nothing about the server.
+  if (call.cancelled()) throw Error(EINTR, "size lookups in " + dir_url + ": interrupted");
+  const std::int64_t listed_at = now_ms();
+  auto next = std::make_shared<ArchiveListing>(*base);
+  std::unordered_map<std::string, ArchiveEntry*> by_url;
+  for (auto& entry : next->entries)
+    if (!entry.is_dir) by_url.emplace(entry.url, &entry);
+  FanOutFailures failures;
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < urls.size(); ++i) {
+    ArchiveEntry outside;  // the wanted file, when the listing no longer has it
+    outside.url = urls[i];
+    auto it = by_url.find(urls[i]);
+    ArchiveEntry& entry = it != by_url.end() ? *it->second : outside;
+    apply_size(entry, stats.at(i), listed_at, failures);
+    auto& answer = (*answers)[urls[i]];
+    answer.info = entry.object;
+    answer.errnum = entry.stat_errno;
+    answer.message = entry.stat_error;
+    if (entry.object && &entry != &outside) ++found;
+  }
+  if (failures.failed > 0)
+    log::warn("archive", std::to_string(failures.failed) + " of " + std::to_string(urls.size()) + " sizes in " +
+                             dir_url + " unknown after asking again (their lookups fail for " +
+                             std::to_string(ttls_.failed_stat.count()) + " s), first: " + failures.first);
+  else log::debug("archive", std::to_string(urls.size()) + " sizes in " + dir_url + " found after asking again");
+  note_fan_out(dir_url, failures);
+  if (cached && found > 0) replace_listing(dir_url, base, std::move(next));
+  return answers;
+}
+
+void RemoteView::replace_listing(const std::string& dir_url, const std::shared_ptr<const ArchiveListing>& base,
+                                 std::shared_ptr<const ArchiveListing> next) {
+  MutexLock lock(listing_update_mutex_);
+  if (!listings_.replace_if(dir_url, base, next)) return;  // refetched or forgotten meanwhile
+  cache::MetadataStore* store = persistence_.store.get();
+  if (!store) return;
+  // The same record, with the same fetch time: the sizes found since do not make the
+  // listing younger. (A refetch of the same listing that lands between the swap above and
+  // this write can be overwritten on disk by this older version; it is then only refetched
+  // sooner: each version is whole, and aged by its own fetch time.)
+  const std::string record = record_key("listing", dir_url);
+  if (auto fetched = fetched_.get_stale(record)) store->put(record, records::encode_listing(*next), *fetched);
+}
+
+vo::ObjectInfo RemoteView::stat_alone(const std::string& dir_url, const std::string& url, const CallContext& call) {
   call.throw_if_ended("size of " + url);
   try {
     auto info = archive_->stat(url, call);
@@ -379,8 +506,13 @@ vo::ObjectInfo RemoteView::stat(const std::string& url, const CallContext& call)
     return info;
   } catch (const Error& error) {
     // An interrupt says nothing about the server; ENOENT is an answer.
-    if (error.errnum() != ENOENT && !call.cancelled())
+    if (error.errnum() != ENOENT && !call.cancelled()) {
       failed_stats_.put(url, {error.errnum(), error.what()}, ttls_.failed_stat);
+      FanOutFailures failures;
+      failures.timed_out = error.errnum() == ETIMEDOUT;
+      failures.first = url + ": " + error.what();
+      note_fan_out(dir_url, failures);
+    }
     throw;
   }
 }

@@ -23,11 +23,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cache/metadata_store.h"
 #include "cache/ttl_cache.h"
 #include "common/task_pool.h"
+#include "common/thread_annotations.h"
 #include "fs/result_rows.h"
 #include "fs/single_flight.h"
 #include "fs/stale_marks.h"
@@ -45,7 +47,8 @@ struct RemoteTtls {
   std::chrono::seconds listing{3600};
   // A failed size lookup is remembered this long: `ls -l` of a directory whose HEADs fail
   // sends them once, not once more per entry's lstat (seconds, not the listing TTL: a server
-  // that recovers is used again soon).
+  // that recovers is used again soon). So are size lookups in a directory that timed out: a
+  // file whose size is unknown is not asked for in it meanwhile (see RemoteView::size_of).
   std::chrono::seconds failed_stat{10};
   // The deadline of one listing's size lookups together (timeout=), at most: a caller's own
   // deadline comes first. Also the whole deadline of one background prefetch job.
@@ -54,6 +57,9 @@ struct RemoteTtls {
   // before the service is asked again (a walk of a cached tree with the services down asks
   // once per answer per this long, not once per lookup).
   std::chrono::seconds stale_retry{10};
+  // The clock of the failed_stat memos (tests move it by hand past failed_stat, without
+  // sleeping); empty: the steady clock.
+  std::function<std::chrono::steady_clock::time_point()> memo_clock{};
 };
 
 // Where answers persist across mounts.
@@ -92,7 +98,8 @@ struct ArchiveListing {
 
 // The sizes of at most this many files of one listing are looked up (HEADs, 16 at a time)
 // when the listing is made; a file beyond them gets its size on its own first lookup (one
-// HEAD then), so a directory of 10^5 files costs 1024 HEADs to list, not 10^5.
+// HEAD then), so a directory of 10^5 files costs 1024 HEADs to list, not 10^5. (A size that
+// failed is asked again together with the listing's other failed ones: RemoteView::size_of.)
 inline constexpr std::size_t kMaxSizesPerListing = 1024;
 
 // Whether a name from a remote listing or the registry can be a name in the tree: 1 to 255
@@ -101,8 +108,9 @@ inline constexpr std::size_t kMaxSizesPerListing = 1024;
 bool is_usable_name(std::string_view name);
 
 // A failure already reported: a size lookup that failed moments ago, answered again from the
-// memo (RemoteTtls::failed_stat) without a request. The FUSE edge logs it at debug, so the
-// lstat storm of one `ls -l` adds no log line per entry (the listing's one line says it).
+// memo (RemoteTtls::failed_stat) without a request, or a lookup's share of a size fan-out
+// whose one log line said it. The FUSE edge logs it at debug, so the lstat storm of one
+// `ls -l` adds no log line per entry (the listing's, or the fan-out's, one line says it).
 class RememberedFailure : public Error {
  public:
   using Error::Error;
@@ -152,9 +160,25 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   // view while it runs; were the pool owned here, the job's release of the last reference
   // could destroy the pool on its own worker, which cannot join itself.)
   void set_background(std::weak_ptr<TaskPool> pool) { background_ = std::move(pool); }
-  // Exact metadata of one file (used when the listing's parallel stat of it failed). Within
-  // failed_stat of a failure, that failure again (RememberedFailure), without a request.
-  vo::ObjectInfo stat(const std::string& url, const CallContext& call);
+  // The exact metadata of `entry`, a file of `listing` (an answer of listing()) whose size
+  // the listing lacks: what a lookup of it needs. Never one request per file of an `ls -l`:
+  // - Its lookup failed within failed_stat, or a size lookup in its directory timed out
+  //   within failed_stat: that failure again (RememberedFailure), without a request.
+  // - Its lookup with the listing failed longer ago: the sizes of every file of the listing
+  //   whose lookup failed and is not remembered any more are asked again together, in one
+  //   fan-out under this call's deadline (ending before it as the listing's does), shared
+  //   with the concurrent lookups of the same directory (each waits under its own call).
+  //   Failures are remembered again (failed_stat) and said in one log line for the fan-out;
+  //   this lookup's own is thrown as a RememberedFailure (that line said it). The sizes
+  //   found go into a new version of the cached listing (same expiry, persisted with the
+  //   listing's fetch time), so no later lookup or readdir asks for them. An interrupted
+  //   call remembers and stores nothing.
+  // - It is beyond the listing's first kMaxSizesPerListing files (never looked up): its own
+  //   HEAD, alone (a huge directory is not stat'ed in bulk for one lookup); the size is not
+  //   stored in the listing (the node keeps it), a failure is remembered, and a timeout
+  //   stops the other lookups in the directory for failed_stat (first bullet).
+  vo::ObjectInfo size_of(const std::shared_ptr<const ArchiveListing>& listing, const ArchiveEntry& entry,
+                         const CallContext& call);
 
   // Answers persist in this store from now on (call before the view is used).
   void set_persistence(RemotePersistence persistence) { persistence_ = std::move(persistence); }
@@ -169,7 +193,7 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   std::shared_ptr<const ArchiveListing> refresh_listing(const std::string& dir_url, const CallContext& call);
   // Forgets a listing in memory and on disk (a read found one of its files changed: ESTALE),
   // so the next lookup lists and stats the directory again.
-  void invalidate_listing(const std::string& dir_url);
+  void invalidate_listing(const std::string& dir_url) EXCLUDES(listing_update_mutex_);
 
   vo::ArchiveClient& archive() { return *archive_; }
 
@@ -207,6 +231,30 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   std::shared_ptr<const ArchiveListing> listing_answer(const std::string& dir_url, const CallContext& call,
                                                        unsigned prefetch_levels, bool force);
   std::int64_t now_ms() const;
+  // The deadline of one size fan-out under `call`: the call's, never longer than
+  // stat_fan_out, ending a tenth of the time left (at most 0.5 s) before it.
+  CallContext fan_out_call(const CallContext& call) const;
+  // What one fan-out's failures add up to (for its one log line).
+  struct FanOutFailures {
+    std::size_t failed = 0;
+    bool timed_out = false;
+    std::string first;
+  };
+  // Sets `entry`'s size from `result`, or its failure (remembered for failed_stat).
+  void apply_size(ArchiveEntry& entry, const vo::ArchiveClient::StatResult& result, std::int64_t listed_at,
+                  FanOutFailures& failures);
+  // After a fan-out in `dir_url`: remembers that it timed out.
+  void note_fan_out(const std::string& dir_url, const FanOutFailures& failures);
+  // One file's metadata, alone (a HEAD under `call`); a failure is remembered (failed_stat).
+  vo::ObjectInfo stat_alone(const std::string& dir_url, const std::string& url, const CallContext& call);
+  // URL -> what a size fan-out found (the sizes asked again together, see size_of).
+  using SizeAnswers = std::shared_ptr<const std::unordered_map<std::string, vo::ArchiveClient::StatResult>>;
+  SizeAnswers ask_failed_sizes_again(const std::shared_ptr<const ArchiveListing>& listing, const ArchiveEntry& wanted,
+                                     const CallContext& call);
+  // Puts `next` in place of the cached listing `base` (same expiry) and on disk (same fetch
+  // time); nothing when `base` is no longer the cached one.
+  void replace_listing(const std::string& dir_url, const std::shared_ptr<const ArchiveListing>& base,
+                       std::shared_ptr<const ArchiveListing> next) EXCLUDES(listing_update_mutex_);
 
   std::shared_ptr<vo::VoClient> vo_;
   std::shared_ptr<vo::ArchiveClient> archive_;
@@ -227,8 +275,16 @@ class RemoteView : public std::enable_shared_from_this<RemoteView> {
   SingleFlight<std::optional<std::string>> directories_flight_;
   cache::TtlCache<std::shared_ptr<const ArchiveListing>> listings_{4096};
   // URL -> the errno and message of its last failed size lookup (see RemoteTtls::failed_stat).
-  cache::TtlCache<std::pair<int, std::string>> failed_stats_{4096};
+  cache::TtlCache<std::pair<int, std::string>> failed_stats_;
+  // Directory URL -> the failure of a size lookup in it that timed out (failed_stat).
+  cache::TtlCache<std::string> timed_out_dirs_;
   SingleFlight<std::shared_ptr<const ArchiveListing>> listings_flight_;
+  // Directory URL -> its failed sizes being asked again (size_of).
+  SingleFlight<SizeAnswers> sizes_flight_;
+  // Held while a listing is replaced by a version with more sizes (memory, then disk) and
+  // while one is forgotten (invalidate_listing), so that a forgotten listing is not written
+  // back. Lock order: this, then the caches' and the metadata store's own (leaves).
+  Mutex listing_update_mutex_;
 
   RemotePersistence persistence_;  // set before use, then read-only
   // Record key -> when its answer in memory was fetched (for the stale log line).

@@ -20,6 +20,7 @@
 #include "tests/support/fake_clients.h"
 #include "tests/support/gate.h"
 #include "tests/support/memory_object_store.h"
+#include "tests/support/stderr_capture.h"
 #include "tests/support/thread_state.h"
 
 using namespace hfs;
@@ -55,6 +56,22 @@ struct Mount {
     return ino;
   }
 };
+
+// The clock of RemoteView's failed-size memos (RemoteTtls::memo_clock): the steady clock plus
+// what the test has moved it on by, so a memo expires without sleeping.
+struct MemoClock {
+  std::shared_ptr<std::atomic<std::int64_t>> ahead_ms = std::make_shared<std::atomic<std::int64_t>>(0);
+  std::function<SteadyClock::time_point()> now() const {
+    return [ahead = ahead_ms] { return SteadyClock::now() + std::chrono::milliseconds(ahead->load()); };
+  }
+  void advance(std::chrono::milliseconds by) const { *ahead_ms += by.count(); }
+};
+
+fs::RemoteTtls with_memo_clock(const MemoClock& clock) {
+  fs::RemoteTtls ttls;
+  ttls.memo_clock = clock.now();
+  return ttls;
+}
 
 const std::vector<std::string> kRow = {"numaster", "NGC4151", "60001111005"};
 const std::string kRowUrl = "http://fake/FTP/nustar/data/obs/00/6//60001111005/";
@@ -258,6 +275,152 @@ BOOST_AUTO_TEST_CASE(readdir_of_64_files_whose_heads_hang_costs_one_deadline) {
     BOOST_TEST(error.errnum == ETIMEDOUT);
   }
   BOOST_TEST(m.archive->calls("stat") == stats);
+}
+
+BOOST_AUTO_TEST_CASE(the_next_ls_l_after_the_memo_expired_costs_one_deadline_too) {
+  const MemoClock clock;
+  const fs::RemoteTtls ttls = with_memo_clock(clock);
+  Mount m(ttls);
+  for (int i = 0; i < 64; ++i)
+    m.heasarc.archive->add_file(kRowUrl + "wide/f" + std::to_string(100 + i) + ".fits", std::string(2880, 'x'));
+  std::vector<std::string> wide = kRow;
+  wide.push_back("wide");
+  const auto dir = m.walk(wide);
+  auto gate = std::make_shared<test::Gate>();  // never opened: every HEAD hangs
+  m.archive->fail(test::on("stat", "/wide/"), {.hold = gate});
+
+  // The first `ls -l`: the listing's one fan-out, then every lstat from the memo.
+  auto entries = m.filesystem->readdir(dir, interruptible(250ms));
+  BOOST_TEST_REQUIRE(entries.size() == 64u);
+  BOOST_TEST_REQUIRE(gate->arrived() == 64);
+  for (const auto& entry : entries)
+    BOOST_TEST(errno_of([&] { m.filesystem->lookup(dir, entry.name, interruptible(250ms)); }) == ETIMEDOUT);
+  BOOST_TEST(gate->arrived() == 64);
+
+  // The memo expires; the listing (cached for its TTL) still lacks the sizes.
+  clock.advance(ttls.failed_stat + 1s);
+  test::StderrCapture log;
+  const int stats = m.archive->calls("stat");
+  // The second `ls -l`, the HEADs still hung. Its readdir answers from the cached listing...
+  entries = m.filesystem->readdir(dir, interruptible(250ms));
+  BOOST_TEST_REQUIRE(entries.size() == 64u);
+  BOOST_TEST(m.archive->calls("stat") == stats);
+  // ... its first lstat asks for all 64 sizes again, together, under its one deadline (the
+  // first HEAD held until the fan-out's end, the others ended by it at once) ...
+  BOOST_TEST(errno_of([&] { m.filesystem->lookup(dir, entries.front().name, interruptible(250ms)); }) == ETIMEDOUT);
+  BOOST_TEST(gate->arrived() == 128);
+  BOOST_TEST(m.archive->calls("stat") == stats + 64);
+  // ... and every other lstat has that answer, without a request: one fan-out in all.
+  for (const auto& entry : entries)
+    BOOST_TEST(errno_of([&] { m.filesystem->lookup(dir, entry.name, interruptible(250ms)); }) == ETIMEDOUT);
+  BOOST_TEST(m.archive->calls("stat") == stats + 64);
+  BOOST_TEST(!gate->is_open());
+  // One log line for the fan-out, none per entry.
+  BOOST_TEST(log.count("64 of 64 sizes in " + kRowUrl + "wide/ unknown after asking again") == 1u);
+  BOOST_TEST(log.count("warn") == 1u, log.text());
+
+  // The HEADs answer again (slowly): once the memo has expired, two lstats at once (two
+  // `ls -l`) share one fan-out, which gives every entry its size.
+  clock.advance(ttls.failed_stat + 1s);
+  m.archive->clear();
+  auto slow = std::make_shared<test::Gate>();
+  m.archive->fail(test::on("stat", "/wide/"), {.hold = slow, .pass = true});
+  const int stats_before_recovery = m.archive->calls("stat");
+  auto size_of = [&](const std::string& name) {
+    return m.filesystem->lookup(dir, name, interruptible()).attributes.size;
+  };
+  auto first = std::async(std::launch::async, [&] { return size_of(entries.front().name); });
+  BOOST_TEST_REQUIRE(slow->wait_until_inside(1));
+  std::promise<pid_t> tid;
+  auto second = std::async(std::launch::async, [&] {
+    tid.set_value(test::current_thread_id());
+    return size_of(entries.back().name);
+  });
+  BOOST_TEST_REQUIRE(test::wait_until_asleep({tid.get_future().get()}));
+  BOOST_TEST(slow->inside() == 1);  // the second waits for the first's fan-out, sending nothing
+  slow->open();
+  BOOST_TEST(first.get() == 2880u);
+  BOOST_TEST(second.get() == 2880u);
+  BOOST_TEST(m.archive->calls("stat") == stats_before_recovery + 64);
+  // The sizes are in the listing now: no lstat or readdir asks again.
+  for (const auto& entry : entries) BOOST_TEST(size_of(entry.name) == 2880u);
+  for (const auto& entry : m.filesystem->readdir(dir, interruptible()))
+    BOOST_TEST(m.filesystem->getattr(entry.ino, interruptible()).size == 2880u);
+  BOOST_TEST(m.archive->calls("stat") == stats_before_recovery + 64);
+  const auto listing = m.remote->cached_listing(kRowUrl + "wide/");
+  BOOST_TEST_REQUIRE(listing);
+  for (const auto& entry : listing->entries) BOOST_TEST((entry.object && entry.stat_errno == 0));
+}
+
+BOOST_AUTO_TEST_CASE(files_beyond_the_listed_sizes_whose_heads_hang_cost_one_deadline_too) {
+  const MemoClock clock;
+  const fs::RemoteTtls ttls = with_memo_clock(clock);
+  Mount m(ttls);
+  const std::size_t files = fs::kMaxSizesPerListing + 8;
+  for (std::size_t i = 0; i < files; ++i)
+    m.heasarc.archive->add_file(kRowUrl + "huge/f" + std::to_string(10000 + i) + ".fits", std::string(100, 'x'));
+  std::vector<std::string> huge = kRow;
+  huge.push_back("huge");
+  const auto dir = m.walk(huge);
+  auto gate = std::make_shared<test::Gate>();  // never opened: every HEAD hangs
+  m.archive->fail(test::on("stat", "/huge/"), {.hold = gate});
+
+  // The first `ls -l`: the listing's HEADs time out; then no lstat sends a request, not even
+  // those of the 8 files beyond the listing's sizes (their directory's HEADs just timed out).
+  auto entries = m.filesystem->readdir(dir, interruptible(250ms));
+  BOOST_TEST_REQUIRE(entries.size() == files);
+  BOOST_TEST_REQUIRE(gate->arrived() == static_cast<int>(fs::kMaxSizesPerListing));
+  const int stats = m.archive->calls("stat");
+  for (const auto& entry : entries)
+    BOOST_TEST(errno_of([&] { m.filesystem->lookup(dir, entry.name, interruptible(250ms)); }) == ETIMEDOUT);
+  BOOST_TEST(m.archive->calls("stat") == stats);
+
+  // The second, after the memo expired, first stats a file beyond the listing's sizes: its
+  // one HEAD times out, and then no other lstat asks (not even the listed files' fan-out).
+  clock.advance(ttls.failed_stat + 1s);
+  const auto& beyond = entries.back();  // the listing's order: the last are beyond its sizes
+  BOOST_TEST(errno_of([&] { m.filesystem->lookup(dir, beyond.name, interruptible(250ms)); }) == ETIMEDOUT);
+  BOOST_TEST(m.archive->calls("stat") == stats + 1);
+  for (const auto& entry : entries)
+    BOOST_TEST(errno_of([&] { m.filesystem->lookup(dir, entry.name, interruptible(250ms)); }) == ETIMEDOUT);
+  BOOST_TEST(m.archive->calls("stat") == stats + 1);
+
+  // A server that answers again: a file beyond the listing's sizes is asked for alone.
+  clock.advance(ttls.failed_stat + 1s);
+  m.archive->clear();
+  BOOST_TEST(m.filesystem->lookup(dir, beyond.name, interruptible()).attributes.size == 100u);
+  BOOST_TEST(m.archive->calls("stat") == stats + 2);
+}
+
+BOOST_AUTO_TEST_CASE(an_interrupted_size_fan_out_remembers_and_stores_nothing) {
+  const MemoClock clock;
+  const fs::RemoteTtls ttls = with_memo_clock(clock);
+  Mount m(ttls);
+  for (int i = 0; i < 8; ++i)
+    m.heasarc.archive->add_file(kRowUrl + "wide/f" + std::to_string(i) + ".fits", std::string(100, 'x'));
+  std::vector<std::string> wide = kRow;
+  wide.push_back("wide");
+  const auto dir = m.walk(wide);
+  m.archive->fail(test::on("stat", "/wide/"), {.errnum = EIO});
+  auto entries = m.filesystem->readdir(dir, interruptible());
+  BOOST_TEST_REQUIRE(entries.size() == 8u);
+  clock.advance(ttls.failed_stat + 1s);
+  m.archive->clear();
+  auto gate = std::make_shared<test::Gate>();
+  m.archive->fail(test::on("stat", "/wide/f0"), {.hold = gate}, 1);
+  auto call = interruptible();
+  auto lookup =
+      std::async(std::launch::async, [&] { return errno_of([&] { m.filesystem->lookup(dir, "f3.fits", call); }); });
+  BOOST_TEST_REQUIRE(gate->wait_until_inside(1));
+  call.cancel->cancel();
+  BOOST_TEST(lookup.get() == EINTR);
+  // Nothing remembered: the next lookup asks again, and gets every size.
+  const int stats = m.archive->calls("stat");
+  BOOST_TEST(m.filesystem->lookup(dir, "f0.fits", interruptible()).attributes.size == 100u);
+  BOOST_TEST(m.archive->calls("stat") == stats + 8);
+  for (const auto& entry : entries)
+    BOOST_TEST(m.filesystem->lookup(dir, entry.name, interruptible()).attributes.size == 100u);
+  BOOST_TEST(m.archive->calls("stat") == stats + 8);
 }
 
 BOOST_AUTO_TEST_CASE(an_interrupted_readdir_caches_no_listing) {

@@ -49,6 +49,7 @@ struct Mount {
   test::MemoryObjectStore store;  // the block cache, kept across remounts
   std::shared_ptr<cache::MetadataStore> metadata;
   std::atomic<std::int64_t> wall_seconds{1'764'600'000};
+  std::chrono::seconds failed_stat{10};  // RemoteTtls::failed_stat of the next remount
   std::shared_ptr<test::ArchiveEngine> engine;
   std::unique_ptr<cache::Fetcher> fetcher;
   std::shared_ptr<fs::RemoteView> remote;
@@ -70,6 +71,7 @@ struct Mount {
     fetcher = cache::make_fetcher(store, engine, {});
     fs::RemoteTtls ttls;
     ttls.stale_retry = std::chrono::hours(1);  // memory TTLs run on the real clock: no race with it
+    ttls.failed_stat = failed_stat;
     remote = std::make_shared<fs::RemoteView>(vo, archive, ttls);
     fs::RemotePersistence persistence;
     persistence.store = metadata;
@@ -187,6 +189,39 @@ BOOST_AUTO_TEST_CASE(a_remount_with_the_services_down_serves_the_stale_tree_and_
   // An unknown name stays unknown offline too (ENOENT is an answer, never papered over).
   m.vo->clear();
   BOOST_TEST(errno_of([&] { m.walk({"numaster", "NoSuchObject"}); }) == ENOENT);
+}
+
+BOOST_AUTO_TEST_CASE(a_size_found_after_its_listing_is_kept_with_it_across_a_remount) {
+  Mount m;
+  m.failed_stat = 0s;  // a failed size is asked again at the next lookup
+  m.remount();
+  m.archive->fail(test::on("stat", "60001111003/pipe.log"), {.errnum = EIO}, 1);
+  BOOST_TEST(m.names(kRow).count("pipe.log") == 1);  // listed (and stored) with its size unknown
+  auto file = kRow;
+  file.push_back("pipe.log");
+  const std::string content = "pipeline log of 60001111003\n";
+  m.wall_seconds += 1800;  // half the listing's TTL later
+  BOOST_TEST(m.filesystem->getattr(m.walk(file), CallContext{}).size == content.size());  // asked again: found
+  BOOST_TEST(m.read_all(file) == content);
+  auto listing = m.remote->cached_listing(kRowUrl);
+  BOOST_TEST_REQUIRE(listing);
+  BOOST_TEST_REQUIRE(listing->find("pipe.log")->object.has_value());
+  // The listing's new version replaced the stored one: a remount with the services down has
+  // the size (and the bytes, from the block cache).
+  m.wall_seconds += 60;
+  m.remount();
+  m.services_down();
+  const int failures = m.archive->failures();
+  BOOST_TEST(m.filesystem->getattr(m.walk(file), CallContext{}).size == content.size());
+  BOOST_TEST(m.read_all(file) == content);
+  BOOST_TEST(m.archive->failures() == failures);  // nothing was asked: the record is fresh
+  // With the listing's own fetch time, not the later one of the size: past the listing's TTL
+  // (1 h after it was listed, 31 min after the size was found) it is the stale fallback.
+  m.wall_seconds += 1800;
+  m.remount();
+  m.services_down();
+  BOOST_TEST(m.filesystem->getattr(m.walk(file), CallContext{}).size == content.size());
+  BOOST_TEST(m.archive->failures() > failures);
 }
 
 BOOST_AUTO_TEST_CASE(records_of_another_configuration_are_not_served) {

@@ -107,3 +107,31 @@ BOOST_AUTO_TEST_CASE(concurrent_use_keeps_the_bound_and_the_values) {
   BOOST_TEST(over_bound == 0);
   BOOST_TEST(cache.size() == 50u);
 }
+
+BOOST_AUTO_TEST_CASE(replace_if_keeps_the_expiry_and_only_replaces_the_expected_value) {
+  FakeClock::reset();
+  Cache cache(10);
+  cache.put("k", "v1", 10s);
+  FakeClock::advance(4s);
+  BOOST_TEST(!cache.replace_if("k", "other", "v2"));  // not what the caller read: untouched
+  BOOST_TEST(!cache.replace_if("gone", "v1", "v2"));
+  BOOST_TEST(cache.replace_if("k", "v1", "v2"));
+  BOOST_TEST(cache.get("k").value() == "v2");
+  FakeClock::advance(6s);  // the first put's expiry, not 10 s from the replacement
+  BOOST_TEST(!cache.get("k"));
+  BOOST_TEST(cache.get_stale("k").value() == "v2");
+  BOOST_TEST(cache.replace_if("k", "v2", "v3"));  // an expired entry too
+  BOOST_TEST(cache.get_stale("k").value() == "v3");
+  BOOST_TEST(cache.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(an_injected_clock_replaces_the_type_s) {
+  std::atomic<std::int64_t> now_ms{0};
+  TtlCache<int> cache(10,
+                      [&] { return std::chrono::steady_clock::time_point(std::chrono::milliseconds(now_ms.load())); });
+  cache.put("k", 1, 10s);
+  now_ms = 9999;
+  BOOST_TEST(cache.get("k").value() == 1);
+  now_ms = 10000;
+  BOOST_TEST(!cache.get("k"));
+}
