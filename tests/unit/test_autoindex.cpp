@@ -233,14 +233,32 @@ BOOST_AUTO_TEST_CASE(hostile_nesting_is_refused_quickly) {
   BOOST_TEST(*entries[0].approx_size == 1024u);
 }
 
+// Sanitized builds (scripts/check-clang: Debug + ASan/UBSan; check-tsan) run the code several
+// times slower: there the hostile pages are smaller and the CPU bound looser (below).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HFS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HFS_SANITIZED 1
+#endif
+#endif
+
 BOOST_AUTO_TEST_CASE(hostile_pages_of_64_mib_parse_in_linear_time) {
   // A page is read whole (up to the index-page body cap, 64 MiB) and then parsed: whatever it
   // holds, the guard and gumbo together must take time in proportion to its size. Each page is
   // 64 MiB of one attack; the figure printed is thread CPU time per MiB. The bound asserted is
-  // the promise (under a second of CPU per MiB, with or without sanitizers), not a speed target:
-  // measured in a RelWithDebInfo build on a loaded 2-core machine, the slowest (end tags under
-  // the deepest stack the guard lets through) takes about 0.3 s per MiB.
+  // the promise (under a second of CPU per MiB), not a speed target: measured in a
+  // RelWithDebInfo build on a loaded 2-core machine, the slowest (end tags under the deepest
+  // stack the guard lets through) takes about 0.3 s per MiB. Under the sanitizers, in a Debug
+  // build, that case took 2.5 s per MiB: there the pages are 8 MiB and the bound 10 s per MiB
+  // (what those runs check is the memory safety of every attack and each one's outcome).
+#ifdef HFS_SANITIZED
+  constexpr std::size_t kPage = 8u << 20;
+  constexpr double kSecondsPerMib = 10.0;
+#else
   constexpr std::size_t kPage = 64u << 20;
+  constexpr double kSecondsPerMib = 1.0;
+#endif
   const std::string head = "<html><title>Index of /</title><body><pre>";
   const std::string listing_line = "<a href=\"x\">x</a> 2020-11-06 20:20 1K\n";
   auto fill = [&](std::string start, const std::string& unit, const std::string& end = "") {
@@ -255,7 +273,9 @@ BOOST_AUTO_TEST_CASE(hostile_pages_of_64_mib_parse_in_linear_time) {
   std::vector<Attack> attacks = {
       {"deep nesting", [&] { return fill(head, "<div>"); }, true},
       {"unclosed formatting elements, re-opened", [&] { return fill(head, "<p><b x=1>x</p>"); }, true},
-      {"many unclosed tags", [&] { return fill(head, "<p><br><img src=x>x<li>"); }, true},
+      // About 2.8 million elements in 64 MiB: over the guard's 2 million (an 8 MiB page holds
+      // fewer, and is parsed).
+      {"many unclosed tags", [&] { return fill(head, "<p><br><img src=x>x<li>"); }, kPage >= (64u << 20)},
       {"many attributes on one tag", [&] { return fill(head + "<a", " a=1 b c='>'"); }, true},
       {"end tags under a stack near the limit",  // each one makes the tree builder walk the whole stack
        [&] {
@@ -278,7 +298,7 @@ BOOST_AUTO_TEST_CASE(hostile_pages_of_64_mib_parse_in_linear_time) {
   for (const auto& attack : attacks) {
     std::string html = attack.page();
     BOOST_TEST_REQUIRE(html.size() <= kPage);
-    BOOST_TEST_REQUIRE(html.size() > kPage - 64);
+    BOOST_TEST_REQUIRE(html.size() > kPage - 256);  // filled to within one unit
     std::string outcome;
     auto cost = hfs::test::least_cpu_time(1, [&] {
       try {
@@ -291,7 +311,7 @@ BOOST_AUTO_TEST_CASE(hostile_pages_of_64_mib_parse_in_linear_time) {
     });
     const double seconds_per_mib = std::chrono::duration<double>(cost).count() / (double(html.size()) / (1 << 20));
     BOOST_TEST_MESSAGE(attack.what << ": " << seconds_per_mib * 1000 << " ms of CPU per MiB (" << outcome << ")");
-    BOOST_TEST(seconds_per_mib < 1.0, attack.what << ": " << seconds_per_mib << " s per MiB");
+    BOOST_TEST(seconds_per_mib < kSecondsPerMib, attack.what << ": " << seconds_per_mib << " s per MiB");
     if (attack.refused) {
       BOOST_TEST(outcome.find("autoindex: ") == 0, attack.what << ": " << outcome);
     } else {
