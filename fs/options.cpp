@@ -348,7 +348,7 @@ std::string usage_text(std::string_view program) {
          "  radius=ANGLE       default cone radius, e.g. 30arcsec, 5arcmin, 1deg (default 1deg)\n"
          "  timeout=SECONDS    deadline of one remote operation (default 60)\n"
          "  connections=N      HTTP connections per host, reads and listings together (default 8)\n"
-         "  readahead=SIZE     the kernel's read-ahead for the mount, e.g. 128K, 1M (default 1M;\n"
+         "  readahead=SIZE     the kernel's read-ahead for the mount, e.g. 128K, 1M (default 256K;\n"
          "                     needs root, else the kernel's 128K stays)\n"
          "  archive=SOURCE     where archive listings and bytes come from (VO queries always go to\n"
          "                     the services): DIR, a local copy of /FTP/ (SciServer: /FTP); s3, the\n"

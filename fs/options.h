@@ -54,7 +54,7 @@ struct MountOptions {
   double radius_deg = 1.0;                 // pyvo's default cone radius
   std::chrono::seconds timeout{60};        // deadline of one remote operation
   unsigned connections = 8;                // HTTP connections per host (transfer engine)
-  std::uint64_t readahead = 1 << 20;       // the kernel's read-ahead for the mount (fs/kernel_readahead.h)
+  std::uint64_t readahead = 256 << 10;     // the kernel's read-ahead for the mount (fs/kernel_readahead.h)
   ArchiveSource archive;                   // archive=
   std::vector<std::string> proxies;        // proxy=URL[;URL...]: forward proxies, tried in order
   std::vector<std::string> fuse_options;   // FUSE mount options passed through (allow_other, ...)

@@ -1,8 +1,9 @@
 """The kernel's read-ahead of a mount (fs/kernel_readahead.h): heasarcfs raises its mount's
-read_ahead_kb to readahead= (default 1 MiB) so sequential readers cost one FUSE request per
-1 MiB instead of per 128 KiB; readahead=128K leaves the kernel's default. A sequential read and
-a header read through each give the archive's bytes, and the header read moves the same few
-blocks with either (the kernel ramps a new file's window from 16 KiB)."""
+read_ahead_kb to readahead= (default 256 KiB), so sequential readers cost one FUSE request per
+256 KiB instead of per 128 KiB; readahead=128K leaves the kernel's default, readahead=1M asks
+for 1 MiB. Reads through each give the archive's bytes; a header read moves the same 64 KiB
+with 128K and 256K (the kernel ramps a new file's window from 16 KiB in the same steps), and
+one window more with 1M."""
 
 import os
 import sys
@@ -50,15 +51,23 @@ class KernelReadahead(unittest.TestCase):
         return sum(e["bytes"] for e in self.heasarc.requests_for(rf"/{BIG}$", "GET"))
 
     @unittest.skipUnless(os.geteuid() == 0, "only root may write a mount's read_ahead_kb")
-    def test_the_default_raises_read_ahead_to_1_MiB_and_reads_are_right(self):
+    def test_the_default_raises_read_ahead_to_256_KiB_and_reads_are_right(self):
         mount = self.mounted([])
+        self.assertEqual(read_ahead_kb(mount.path), 256)
+        moved = self.header_bytes_moved(mount)
+        print(f"\n  default: read_ahead_kb 256, header read moved {moved} bytes", file=sys.stderr)
+        self.assertLessEqual(moved, 128 * 1024)
+        relative = "event_uf/nu60001111005A_uf.evt.gz"
+        self.assertEqual(sha256_of(mount.p("numaster", "NGC4151", OBSID, relative)),
+                         self.manifest[PREFIX + relative][1])
+
+    @unittest.skipUnless(os.geteuid() == 0, "only root may write a mount's read_ahead_kb")
+    def test_readahead_1M_asks_the_kernel_for_1_MiB(self):
+        mount = self.mounted(["readahead=1M"])
         self.assertEqual(read_ahead_kb(mount.path), 1024)
         moved = self.header_bytes_moved(mount)
         print(f"\n  readahead=1M: read_ahead_kb 1024, header read moved {moved} bytes", file=sys.stderr)
         self.assertLessEqual(moved, 256 * 1024)
-        relative = "event_uf/nu60001111005A_uf.evt.gz"
-        self.assertEqual(sha256_of(mount.p("numaster", "NGC4151", OBSID, relative)),
-                         self.manifest[PREFIX + relative][1])
 
     def test_readahead_128K_leaves_the_kernel_default(self):
         mount = self.mounted(["readahead=128K"])

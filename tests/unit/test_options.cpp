@@ -190,8 +190,8 @@ BOOST_AUTO_TEST_CASE(flags_and_log_levels) {
   BOOST_TEST(error_of({"/mnt", "-o", "log_level"}).find("needs a value") != std::string::npos);
   BOOST_TEST(parse({"/mnt", "-o", "connections=16"}).connections == 16u);
   BOOST_TEST(error_of({"/mnt", "-o", "connections=0"}).find("connections") != std::string::npos);
-  BOOST_TEST(parse({"/mnt"}).readahead == 1u << 20);
-  BOOST_TEST(parse({"/mnt", "-o", "readahead=256K"}).readahead == 256u << 10);
+  BOOST_TEST(parse({"/mnt"}).readahead == 256u << 10);
+  BOOST_TEST(parse({"/mnt", "-o", "readahead=1M"}).readahead == 1u << 20);
   BOOST_TEST(error_of({"/mnt", "-o", "readahead=1K"}).find("'readahead': '1K' is not a size from 4K to 64M") !=
              std::string::npos);
   BOOST_TEST(error_of({"/mnt", "-o", "readahead=1G"}).find("readahead") != std::string::npos);
