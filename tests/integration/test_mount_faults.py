@@ -86,6 +86,8 @@ class MountFaults(unittest.TestCase):
         with self.assertRaises(OSError) as raised:
             os.listdir(self.mount.p("numaster", "M 31"))
         elapsed = time.monotonic() - started
+        print(f"\n  ls of a new target, cone search hung, timeout={DEADLINE_S}: "
+              f"{os.strerror(raised.exception.errno)} after {elapsed:.2f} s", file=sys.stderr)
         self.assertIn(raised.exception.errno, (errno.ETIMEDOUT, errno.EIO))
         self.assertLess(elapsed, DEADLINE_S + 5, f"ls took {elapsed:.1f} s with timeout={DEADLINE_S}")
         self.assertGreaterEqual(elapsed, DEADLINE_S - 0.5)
@@ -106,6 +108,8 @@ class MountFaults(unittest.TestCase):
             with open(path, "rb") as f:
                 f.read()
         elapsed = time.monotonic() - started
+        print(f"\n  read of a file whose GETs hang, timeout={DEADLINE_S}: "
+              f"{os.strerror(raised.exception.errno)} after {elapsed:.2f} s", file=sys.stderr)
         self.assertIn(raised.exception.errno, (errno.ETIMEDOUT, errno.EIO))
         self.assertLess(elapsed, DEADLINE_S + 5)
         self.heasarc.clear_knobs()
