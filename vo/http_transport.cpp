@@ -112,8 +112,11 @@ std::optional<std::chrono::milliseconds> parse_retry_after(const std::optional<s
     return std::chrono::milliseconds(std::min<std::uint64_t>(*seconds, 86400) * 1000);
   }
   if (auto when = parse_http_date(*value)) {
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(wall_now.time_since_epoch());
-    return std::chrono::milliseconds(std::max<std::int64_t>(0, (*when - now.count()) * 1000));
+    // Clamped as delta-seconds are, before the multiplication: a date centuries ahead (curl
+    // reads years up to 2^63 s) must not overflow (found by fuzz_http_head).
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(wall_now.time_since_epoch()).count();
+    const std::int64_t ahead = *when > now ? std::min<std::int64_t>(*when - now, 86400) : 0;
+    return std::chrono::milliseconds(ahead * 1000);
   }
   return std::nullopt;
 }

@@ -648,3 +648,11 @@ BOOST_AUTO_TEST_CASE(retry_after_as_an_http_date) {
   BOOST_TEST(vo::perform_with_retries(*transport, get(server.url("/busy")), policy, "t").status == 200);
   BOOST_TEST((waits_of(policy) == Waits{2000ms, 0ms}));
 }
+
+BOOST_AUTO_TEST_CASE(a_retry_after_date_far_ahead_waits_a_day_at_most) {
+  // fuzz_http_head's finding: a year curl reads as ~2^55 s ahead overflowed the milliseconds.
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1700000000));
+  BOOST_TEST(vo::parse_retry_after(std::string("Sun, 06 Nov 999999999 08:49:37 GMT"), now).value() == 86400000ms);
+  BOOST_TEST(vo::parse_retry_after(std::string("Sun, 06 Nov 2023 22:13:20 GMT"), now).value() == 0ms);
+  BOOST_TEST(vo::parse_retry_after(std::string("18446744073709551615"), now).value() == 86400000ms);
+}
