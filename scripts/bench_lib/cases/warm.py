@@ -55,6 +55,17 @@ def fill_cache(ctx, cache_dir: str, digest: str) -> str | None:
 RESIDENT = "heasarcfs, cache files in page cache"
 
 
+def timed_checked_read(run: Run, path: str, size: int, digest: str, mount) -> None:
+    """One timed read of the mounted file into `run`, then (untimed) its sha256 against the
+    manifest and whether the daemon is still alive."""
+    secs, got = timed_read(path)
+    run.values = {"seconds": secs, "mibps": got / secs / 2**20}
+    wrong = None if got == size else f"read {got} bytes of {size}"
+    if wrong is None and sha256_of(path) != digest:
+        wrong = "the re-read differs from the manifest"
+    run_ok(run, wrong or mount.died())
+
+
 def measure(ctx, cache_dir: str, size: int, digest: str, local: str) -> tuple[Run, Run, Run, dict]:
     hfs, disk, resident = Run(), Run(), Run()
     info = {}
@@ -65,21 +76,11 @@ def measure(ctx, cache_dir: str, size: int, digest: str, local: str) -> tuple[Ru
         os.stat(path)                                   # the walk, untimed
         info["method"] = drop([cache_dir, local])
         info["resident_cache"] = resident_bytes([cache_dir])
-        secs, got = timed_read(path)
-        hfs.values = {"seconds": secs, "mibps": got / secs / 2**20}
-        wrong = None if got == size else f"read {got} bytes of {size}"
-        if wrong is None and sha256_of(path) != digest:
-            wrong = "the re-read differs from the manifest"
-        run_ok(hfs, wrong or mount.died())
+        timed_checked_read(hfs, path, size, digest, mount)
         if hfs.ok:
             drop_file(path)
             info["resident_mount"] = resident_bytes([path])
-            secs, got = timed_read(path)
-            resident.values = {"seconds": secs, "mibps": got / secs / 2**20}
-            wrong = None if got == size else f"read {got} bytes of {size}"
-            if wrong is None and sha256_of(path) != digest:
-                wrong = "the re-read differs from the manifest"
-            run_ok(resident, wrong or mount.died())
+            timed_checked_read(resident, path, size, digest, mount)
         else:
             run_ok(resident, "not run: the re-read failed")
     except Exception as e:
