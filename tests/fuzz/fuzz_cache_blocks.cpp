@@ -79,8 +79,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (!object) std::abort();
     for (std::uint64_t block = 0; block < object->block_count(); ++block) {
       const std::uint64_t first = block * cache::kBlockSize, length = object->block_length(block);
-      if (!object->reserve(block) || object->write(first, bytes.substr(first, length)) != 0)
-        std::abort();
+      if (!object->reserve(block) || object->write(first, bytes.substr(first, length)) != 0) std::abort();
       object->commit(block, cache::block_checksum(object->checksum_kind(), bytes.data() + first, length));
     }
   }
@@ -143,8 +142,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       // (a state other than 0 or 1) makes the whole sidecar damaged, by design.
       if (intact && !meta_edited && !present) __builtin_trap();
       if (object->read(first, length, out.data())) {
-        if (intact && std::string_view(out.data(), length) != bytes.substr(first, length))
-          __builtin_trap();
+        if (intact && std::string_view(out.data(), length) != bytes.substr(first, length)) __builtin_trap();
       } else if (intact && !meta_edited) {
         __builtin_trap();
       }
