@@ -15,7 +15,8 @@
 //   min(4 MiB, window/8), ordered by distance from the reader, sent at prefetch priority. A real
 //   seek cancels the reader's prefetch parts that have not started answering. When the engine
 //   already has `connections` transfers waiting, prefetch parts are cut at max_part_bytes
-//   (FetcherConfig::connections). A failed prefetch
+//   (FetcherConfig::connections). The object's last `connections` MiB go in parts of at most
+//   1 MiB, so the connections finish a file together. A failed prefetch
 //   part fails no read: a read that needs one of its blocks fetches it again.
 // - The same window over blocks already cached is a will_need hint to the cache (read from the
 //   disk ahead of the reader).

@@ -197,6 +197,41 @@ BOOST_AUTO_TEST_CASE(without_contention_the_first_window_is_eight_parts) {
   f.engine->finish_all();
 }
 
+BOOST_AUTO_TEST_CASE(the_last_stretch_of_an_object_goes_in_small_parts_so_the_connections_finish_together) {
+  // A copy's large file: 4 MiB parts, except the last connections x 1 MiB, cut at 1 MiB, so the
+  // last parts end about 0.13 s apart instead of a 4 MiB part's 0.5 s (8 MiB/s connections).
+  const std::uint64_t size = 40 * MiB + 192 * KiB;
+  Fixture f(size, 8);
+  auto reader = f.fetcher->open(info_of(kUrl, size));
+  std::uint64_t offset = read_sequentially(*reader, *f.engine, f.data, 4 * MiB, f.call);
+  // Go on reading until the window has reached the object's end.
+  while (std::none_of(f.engine->all_submitted().begin(), f.engine->all_submitted().end(),
+                      [&](auto& t) { return t.url == kUrl && t.last == size - 1; })) {
+    BOOST_REQUIRE(offset < size);
+    auto read = std::async(std::launch::async, [&, offset] { return reader->read(offset, 128 * KiB, f.call); });
+    BOOST_REQUIRE(bytes_of(land_for(read, *f.engine, offset, offset + 128 * KiB)) == f.data.substr(offset, 128 * KiB));
+    offset += 128 * KiB;
+  }
+  const std::uint64_t tail_start = size - 8 * MiB;
+  std::uint64_t largest_before_tail = 0, largest_in_tail = 0, tail_bytes = 0;
+  for (auto& t : f.engine->all_submitted()) {
+    if (t.url != kUrl || t.priority != vo::Priority::prefetch) continue;
+    const std::uint64_t length = t.last - t.first + 1;
+    BOOST_TEST_INFO("part " << t.first << "-" << t.last);
+    BOOST_TEST((t.first >= tail_start || t.last < tail_start));  // never across the tail's start
+    if (t.first >= tail_start) {
+      largest_in_tail = std::max(largest_in_tail, length);
+      tail_bytes += length;
+    } else {
+      largest_before_tail = std::max(largest_before_tail, length);
+    }
+  }
+  BOOST_TEST(largest_before_tail == 4 * MiB);
+  BOOST_TEST(largest_in_tail <= 1 * MiB);
+  BOOST_TEST(tail_bytes == 8 * MiB);  // each tail block asked for once
+  f.engine->finish_all();
+}
+
 BOOST_AUTO_TEST_CASE(a_sequential_reader_of_cached_blocks_hints_the_window_ahead_to_the_cache) {
   Fixture f(8 * MiB, 8);
   auto first = f.fetcher->open(info_of(kUrl, f.data.size()));
