@@ -31,7 +31,7 @@ constexpr unsigned kMaxCacheReadRounds = 3;
 // Part size in an object's last `connections` x 1 MiB. With 4 MiB parts the connections finish
 // a large file up to a part's time apart and idle meanwhile; on the benchmark's link (8 MiB/s
 // per connection) that is 0.5 s per file, 1 MiB parts make it 0.13 s (cold copy of the big
-// obsid: 6.35 s -> 6.20 s in single runs here). 512 KiB parts measured no better.
+// obsid: 5.89x -> 6.05x wget, docs/benchmarks.md). 512 KiB parts measured no better.
 constexpr std::uint64_t kTailPartBytes = 1ull << 20;
 
 class Reader final : public FileReader {
@@ -302,8 +302,7 @@ void Reader::schedule_prefetch(const ReadaheadDecision& decision, std::uint64_t 
   const std::uint64_t part_blocks = std::max<std::uint64_t>(1, part_bytes / kBlockSize);
   const std::uint64_t first = state.block_of(decision.prefetch_begin);
   const std::uint64_t end = std::min(state.block_count(), state.block_of(decision.prefetch_end - 1) + 1);
-  // The object's last stretch goes in small parts, so the connections finish it together
-  // instead of one part-length apart (the idle tail at the end of every large file of a copy).
+  // The object's last stretch (kTailPartBytes): no part crosses into it, none inside is larger.
   const std::uint64_t tail_part_blocks = std::max<std::uint64_t>(1, std::min(part_blocks, kTailPartBytes / kBlockSize));
   const std::uint64_t tail_blocks = tail_part_blocks * shared_->config.connections;
   const std::uint64_t tail_first = state.block_count() > tail_blocks ? state.block_count() - tail_blocks : 0;
@@ -314,8 +313,7 @@ void Reader::schedule_prefetch(const ReadaheadDecision& decision, std::uint64_t 
     for (std::uint64_t b = first; b < end; ++b) {
       const bool free = !state.in_flight.count(b) && !state.cached->has_block(b);
       const std::uint64_t limit = b >= tail_first ? tail_part_blocks : part_blocks;
-      if (free && current && current->end == b && current->end - current->first < limit &&
-          (current->first >= tail_first) == (b >= tail_first)) {
+      if (free && current && current->end == b && current->end - current->first < limit && b != tail_first) {
         ++current->end;
         continue;
       }
